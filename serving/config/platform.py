@@ -1,0 +1,35 @@
+"""The root of the platform config: everything under the one stack config key `serving:platform`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from . import cluster, gateway, models, monitoring
+from .base import Issue, Name, StrictModel
+from .cluster import ClusterConfig, NodePoolsConfig
+from .gateway import GatewayConfig
+from .models import ModelConfig, TeamConfig
+from .monitoring import MonitoringConfig
+
+
+class PlatformConfig(StrictModel):
+    """The whole platform of one stack (environment)."""
+
+    environment: Name = Field(description="The environment this stack is, e.g. dev or prod; used in names and tags.")
+    cluster: ClusterConfig
+    node_pools: NodePoolsConfig = Field(default_factory=NodePoolsConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    teams: list[TeamConfig] = Field(default_factory=list)
+    models: list[ModelConfig] = Field(default_factory=list)
+
+    def model(self, name: str) -> ModelConfig:
+        return next(m for m in self.models if m.name == name)
+
+
+#: Cross-field checks, one per config section; each returns every issue it finds.
+CHECKS = (cluster.checks, gateway.checks, monitoring.checks, models.checks)
+
+
+def cross_checks(cfg: PlatformConfig) -> list[Issue]:
+    return [issue for check in CHECKS for issue in check(cfg)]

@@ -1,0 +1,99 @@
+"""Names, labels and taints that more than one component must agree on. The only place they are spelled.
+
+A node pool carries `pool_labels(pool)` and `pool_taints(pool)`; a pod meant for that pool gets
+`pool_node_selector(pool)` and `pool_tolerations(pool)`, derived from the same data, so a model can never be
+unschedulable because of a typo.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from .config import GpuPoolConfig, NodePoolConfig, Taint
+
+#: Prefix of the platform's own label keys.
+DOMAIN = "serving.platform"
+
+#: Label on every node of a pool (and the Karpenter/EKS node template), naming the pool.
+POOL_LABEL = f"{DOMAIN}/pool"
+#: Label on every GPU node.
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+#: The extended resource the NVIDIA device plugin advertises, and the taint key GPU pools carry by default.
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TAINT = Taint(key=GPU_RESOURCE, value="true", effect="NoSchedule")
+
+#: Standard Kubernetes app labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
+APP_NAME = "app.kubernetes.io/name"
+APP_INSTANCE = "app.kubernetes.io/instance"
+APP_VERSION = "app.kubernetes.io/version"
+APP_COMPONENT = "app.kubernetes.io/component"
+APP_PART_OF = "app.kubernetes.io/part-of"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+PART_OF = "ml-serving-platform"
+
+#: Labels the platform puts on model pods; log records and dashboards key on them.
+MODEL_LABEL = f"{DOMAIN}/model"
+MODEL_VERSION_LABEL = f"{DOMAIN}/model-version"
+TEAM_LABEL = f"{DOMAIN}/team"
+#: Label Prometheus uses to select the platform's own ServiceMonitors / PrometheusRules (no reliance on `release`).
+MONITORING_SELECTOR = {f"{DOMAIN}/monitoring": "platform"}
+
+#: Namespaces of the platform's shared services.
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+MONITORING_NAMESPACE = "monitoring"
+GPU_NAMESPACE = "gpu-system"
+KEDA_NAMESPACE = "keda"
+LOGGING_NAMESPACE = "logging"
+KARPENTER_NAMESPACE = "kube-system"
+
+#: The shared Gateway every model's HTTPRoute attaches to.
+GATEWAY_CLASS_NAME = "envoy-gateway"
+GATEWAY_NAME = "platform"
+
+Pool = Union[NodePoolConfig, GpuPoolConfig]
+
+
+def team_namespace(team: str) -> str:
+    return f"team-{team}"
+
+
+def is_gpu_pool(pool: Pool) -> bool:
+    return isinstance(pool, GpuPoolConfig)
+
+
+def pool_labels(pool: Pool) -> dict[str, str]:
+    """Labels every node of the pool carries (user labels cannot override the platform's own)."""
+    labels = dict(pool.labels)
+    labels[POOL_LABEL] = pool.name
+    if is_gpu_pool(pool):
+        labels[GPU_NODE_LABEL] = "true"
+    return labels
+
+
+def pool_taints(pool: Pool) -> list[Taint]:
+    """Taints every node of the pool carries: GPU pools always carry the GPU taint."""
+    taints = list(pool.taints)
+    if is_gpu_pool(pool) and not any(t.key == GPU_TAINT.key and t.effect == GPU_TAINT.effect for t in taints):
+        taints.insert(0, GPU_TAINT)
+    return taints
+
+
+def pool_node_selector(pool: Pool) -> dict[str, str]:
+    """What a pod selects to land on this pool."""
+    return {POOL_LABEL: pool.name}
+
+
+def pool_tolerations(pool: Pool) -> list[dict[str, str]]:
+    """Kubernetes tolerations (camelCase dicts) matching every taint of the pool."""
+    out = []
+    for t in pool_taints(pool):
+        tol = {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
+        if not t.value:
+            tol = {"key": t.key, "operator": "Exists", "effect": t.effect}
+        out.append(tol)
+    return out
+
+
+def common_labels(name: str, component: str) -> dict[str, str]:
+    return {APP_NAME: name, APP_COMPONENT: component, APP_PART_OF: PART_OF, MANAGED_BY: "pulumi"}

@@ -1,0 +1,51 @@
+"""The platform: one component composing a child component per concern."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_random as random
+
+from .components.cluster import Cluster
+from .components.gateway import Gateway
+from .components.model import ModelServing
+from .components.monitoring import Monitoring
+from .components.nodepools import NodePools
+from .components.team import Team
+from .config import PlatformConfig
+
+
+class Platform(pulumi.ComponentResource):
+    """`serving:platform:Platform`: cluster, node pools, gateway, monitoring, teams and one stack per model."""
+
+    def __init__(self, name: str, cfg: PlatformConfig, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("serving:platform:Platform", name, None, opts)
+        me = pulumi.ResourceOptions(parent=self)
+        self.cluster = Cluster(f"{name}-cluster", cfg, opts=me)
+        k8s_provider = self.cluster.k8s_provider
+        random_provider = random.Provider(f"{name}-random", opts=me)
+        self.node_pools = NodePools(f"{name}-nodepools", cfg, self.cluster, opts=me)
+        self.gateway = Gateway(f"{name}-gateway", cfg, k8s_provider, opts=me)
+        self.monitoring = Monitoring(f"{name}-monitoring", cfg, k8s_provider, random_provider, opts=me)
+        self.teams = {t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me) for t in cfg.teams}
+        self.models = {
+            m.name: ModelServing(
+                f"{name}-model-{m.name}",
+                m,
+                cfg,
+                self.teams[m.team].namespace_name,
+                self.gateway,
+                k8s_provider,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools]),
+            )
+            for m in cfg.models
+        }
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.cluster_name,
+                "gatewayAddress": self.gateway.address,
+                "grafanaUrl": self.monitoring.grafana_url,
+                "modelUrls": {n: m.url for n, m in self.models.items()},
+            }
+        )
