@@ -97,3 +97,8 @@ def pool_tolerations(pool: Pool) -> list[dict[str, str]]:
 
 def common_labels(name: str, component: str) -> dict[str, str]:
     return {APP_NAME: name, APP_COMPONENT: component, APP_PART_OF: PART_OF, MANAGED_BY: "pulumi"}
+
+#: In-cluster Prometheus of kube-prometheus-stack (service `<release>-prometheus`, port 9090), queried by KEDA
+#: triggers and Grafana. The release name is fixed in `components/monitoring.py`.
+MONITORING_RELEASE = "kube-prometheus-stack"
+PROMETHEUS_URL = f"http://{MONITORING_RELEASE}-prometheus.{MONITORING_NAMESPACE}.svc:9090"

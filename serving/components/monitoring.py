@@ -53,7 +53,7 @@ class Monitoring(pulumi.ComponentResource):
         }
         self.release = chart_release(
             f"{name}-kube-prometheus-stack", charts.KUBE_PROMETHEUS_STACK, cv.MONITORING_NAMESPACE, values, child,
-            release_name="kube-prometheus-stack",
+            release_name=cv.MONITORING_RELEASE,
         )
         self.grafana_url = pulumi.Output.from_input(
             f"https://{mon.grafana.host}" if mon.grafana.host

@@ -1,0 +1,41 @@
+"""Shared test fixtures. Pulumi mocks and config are process-global: tests set them in fixtures, never at import."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def repo_stack(stack: str) -> dict[str, Any]:
+    """The parsed `Pulumi.<stack>.yaml` of the repository (a fresh copy, safe to modify)."""
+    return copy.deepcopy(yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text()))
+
+
+def platform_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The `serving:platform` object inside a parsed stack file."""
+    return doc["config"]["serving:platform"]
+
+
+@pytest.fixture
+def stack_root(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: a temp project root holding the repo's Pulumi.yaml and __main__.py plus the given stack files.
+
+    `stack_root(dev=doc, bad=other_doc)` writes `Pulumi.dev.yaml` and `Pulumi.bad.yaml` from parsed documents and
+    returns the root, to pass as `root=` to the plan functions.
+    """
+
+    def make(**stacks: dict[str, Any]) -> Path:
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copy(REPO / name, tmp_path / name)
+        for stack, doc in stacks.items():
+            (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        return tmp_path
+
+    return make
