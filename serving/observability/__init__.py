@@ -1,0 +1,1 @@
+"""Observability as code: PromQL, alert rules and Grafana dashboards shared by every component."""

@@ -1,0 +1,204 @@
+"""Alert rules as data: each model's own rule groups, and the platform-wide ones.
+
+`model_alert_rules(...)` returns the `spec.groups` of one model's PrometheusRule; the model component creates that
+PrometheusRule in the model's namespace (labelled `conventions.MONITORING_SELECTOR`), so changing one model never
+touches another's rules. Platform rules (GPU health, node pools, Prometheus storage) are created by
+`components/monitoring.py`.
+
+SLO alerts follow the multi-window, multi-burn-rate recipe of the Google SRE workbook ("Alerting on SLOs"): a fast
+burn (2% of a 30-day budget in 1h, or 5% in 6h) pages; a slow burn (10% in 3 days) opens a ticket. Each long window
+is paired with a short one (1/12 of it) so an alert resolves soon after the burn stops.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence
+
+from .. import conventions as cv
+from ..config.cluster import GpuPoolConfig, NodePoolConfig
+from ..config.models import ModelConfig
+from ..config.monitoring import SloConfig
+from . import metrics as m
+
+#: (long window, short window, burn-rate factor, severity) of the SRE workbook's recommended alerts.
+BURN_WINDOWS: tuple[tuple[str, str, float, str], ...] = (
+    ("1h", "5m", 14.4, "critical"),
+    ("6h", "30m", 6.0, "critical"),
+    ("1d", "2h", 3.0, "warning"),
+    ("3d", "6h", 1.0, "warning"),
+)
+WINDOWS = sorted({w for long, short, _, _ in BURN_WINDOWS for w in (long, short)}, key=lambda w: (w[-1] != "m", w[-1] != "h", int(w[:-1])))
+
+#: Recorded series (one per model and window); labels `model` and `namespace`.
+ERROR_RATIO_RECORD = "serving:model_error_ratio:rate{window}"
+SLOW_RATIO_RECORD = "serving:model_slow_ratio:rate{window}"
+
+
+def _ms(threshold_ms: int) -> str:
+    return f"{threshold_ms / 1000:g}s"
+
+
+def _burn_alert(name: str, record: str, budget: float, labels: dict[str, str], severity: str,
+                pairs: Sequence[tuple[str, str, float]], summary: str, runbook_hint: str) -> dict[str, Any]:
+    sel = "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    clauses = [
+        f"({record.format(window=long)}{sel} > ({factor:g} * {budget:g}) and {record.format(window=short)}{sel} > ({factor:g} * {budget:g}))"
+        for long, short, factor in pairs
+    ]
+    return {
+        "alert": name,
+        "expr": "\n  or\n".join(clauses),
+        "for": "2m" if severity == "critical" else "15m",
+        "labels": {"severity": severity, **labels},
+        "annotations": {
+            "summary": summary,
+            "description": runbook_hint,
+        },
+    }
+
+
+def model_alert_rules(
+    model: ModelConfig | str,
+    namespace: str,
+    *,
+    slo: Optional[SloConfig] = None,
+    route_name: Optional[str] = None,
+    grafana_url: Optional[str] = None,
+) -> list[dict[str, Any]]:
+    """The `spec.groups` of one model's PrometheusRule: recording rules for its error and slow-request ratios over
+    every SLO window, burn-rate alerts on them, and a not-ready-pods alert.
+
+    `slo` defaults to the platform defaults (`monitoring.slo`); `route_name` to the model name.
+    """
+    name = model if isinstance(model, str) else model.name
+    slo = slo or SloConfig()
+    ref = m.ModelRef(namespace, name, route_name)
+    labels = {"model": name, "namespace": namespace}
+    records = []
+    for w in WINDOWS:
+        records.append({"record": ERROR_RATIO_RECORD.format(window=w), "expr": m.error_ratio(ref, w), "labels": dict(labels)})
+        records.append({
+            "record": SLOW_RATIO_RECORD.format(window=w), "expr": m.slow_ratio(ref, slo.latency_threshold_ms, w), "labels": dict(labels),
+        })
+    error_budget = round(1 - slo.availability / 100, 6)
+    latency_budget = round(1 - slo.latency_target / 100, 6)
+    dashboard = f" Dashboard: {grafana_url}/d/{DASHBOARD_MODEL_UID}?var-model={name}" if grafana_url else ""
+    alerts: list[dict[str, Any]] = []
+    for severity, suffix in (("critical", "Fast"), ("warning", "Slow")):
+        pairs = [(long, short, f) for long, short, f, sev in BURN_WINDOWS if sev == severity]
+        alerts.append(_burn_alert(
+            f"ModelErrorBudgetBurn{suffix}", ERROR_RATIO_RECORD, error_budget, labels, severity, pairs,
+            f"Model {name} is burning its error budget ({slo.availability:g}% availability SLO)",
+            f"5xx ratio of {namespace}/{name} is above {error_budget:g} x the burn rate in both windows.{dashboard}",
+        ))
+        alerts.append(_burn_alert(
+            f"ModelLatencyBudgetBurn{suffix}", SLOW_RATIO_RECORD, latency_budget, labels, severity, pairs,
+            f"Model {name} is too slow ({slo.latency_target:g}% of requests under {_ms(slo.latency_threshold_ms)} SLO)",
+            f"Requests of {namespace}/{name} slower than {_ms(slo.latency_threshold_ms)} exceed the latency budget burn rate.{dashboard}",
+        ))
+    alerts.append({
+        "alert": "ModelPodNotReady",
+        "expr": m.not_ready_pods(ref),
+        # Long enough for a GPU node to scale up from zero and a large model to load.
+        "for": "20m",
+        "labels": {"severity": "warning", **labels},
+        "annotations": {
+            "summary": f"A pod of model {name} has not been ready for 20 minutes",
+            "description": f"Pod {{{{ $labels.pod }}}} of {namespace}/{name} (version {{{{ $labels.{m.MODEL_VERSION} }}}}) is "
+                           f"Pending or Running but not Ready: check `kubectl -n {namespace} describe pod {{{{ $labels.pod }}}}`.{dashboard}",
+        },
+    })
+    return [
+        {"name": f"model-{name}.slo-records", "interval": "1m", "rules": records},
+        {"name": f"model-{name}.alerts", "rules": alerts},
+    ]
+
+
+#: UID of the model-serving dashboard (alerts and KEDA docs link to it).
+DASHBOARD_MODEL_UID = "serving-models"
+
+
+def platform_rules(
+    system_pool: NodePoolConfig,
+    gpu_pools: Iterable[GpuPoolConfig],
+    gpu_temperature_c: int,
+    prometheus_pvc_regex: str,
+) -> list[dict[str, Any]]:
+    """Platform-wide rule groups: GPU health, node pools out of room, Prometheus storage."""
+    gpu = [
+        {
+            "alert": "GpuXidError",
+            # DCGM_FI_DEV_XID_ERRORS holds the last XID error code of the GPU (0: none).
+            "expr": "max by (Hostname, gpu, UUID, modelName) (max_over_time(DCGM_FI_DEV_XID_ERRORS[5m])) > 0",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "GPU reported an XID error",
+                "description": "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on node {{ $labels.Hostname }} reported XID "
+                               "{{ $value }}. See https://docs.nvidia.com/deploy/xid-errors/ ; many XIDs need the node drained.",
+            },
+        },
+        {
+            "alert": "GpuTemperatureHigh",
+            "expr": f"max by (Hostname, gpu, UUID) (DCGM_FI_DEV_GPU_TEMP) > {gpu_temperature_c}",
+            "for": "10m",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "GPU temperature is high",
+                "description": f"GPU {{{{ $labels.gpu }}}} on node {{{{ $labels.Hostname }}}} has been above {gpu_temperature_c}C "
+                               "for 10 minutes ({{ $value }}C).",
+            },
+        },
+    ]
+    pools = []
+    pending_gpu = (
+        'kube_pod_status_unschedulable * on (namespace, pod) group_left () '
+        'max by (namespace, pod) (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} > 0)'
+    )
+    pending_cpu = (
+        'kube_pod_status_unschedulable unless on (namespace, pod) '
+        'max by (namespace, pod) (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} > 0)'
+    )
+    for pool, pending in [(system_pool, pending_cpu), *((p, pending_gpu) for p in gpu_pools)]:
+        nodes = f'count(kube_node_labels{{{m.POOL}="{pool.name}"}})'
+        pools.append({
+            "alert": "NodePoolAtMaxWithPendingPods",
+            "expr": f"({nodes} >= {pool.max_size}) and on () (count({pending}) > 0)",
+            "for": "15m",
+            "labels": {"severity": "warning", "pool": pool.name},
+            "annotations": {
+                "summary": f"Node pool {pool.name} is at its maximum size ({pool.max_size}) and pods are unschedulable",
+                "description": f"{'GPU ' if isinstance(pool, GpuPoolConfig) else ''}pods have been unschedulable for 15 minutes "
+                               f"while pool {pool.name} has reached maxSize {pool.max_size}: raise nodePools maxSize or "
+                               "lower the models' replicas.",
+            },
+        })
+    pvc = f'namespace="{cv.MONITORING_NAMESPACE}", persistentvolumeclaim=~"{prometheus_pvc_regex}"'
+    free = f"kubelet_volume_stats_available_bytes{{{pvc}}} / kubelet_volume_stats_capacity_bytes{{{pvc}}}"
+    storage = [
+        {
+            "alert": "PrometheusStorageFillingUp",
+            "expr": f"({free}) < 0.15 and predict_linear(kubelet_volume_stats_available_bytes{{{pvc}}}[6h], 4 * 24 * 3600) < 0",
+            "for": "1h",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "Prometheus storage will be full within 4 days",
+                "description": "Volume {{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free and is "
+                               "predicted to fill within 4 days: raise monitoring.storageSize or lower monitoring.retention.",
+            },
+        },
+        {
+            "alert": "PrometheusStorageAlmostFull",
+            "expr": f"({free}) < 0.05",
+            "for": "5m",
+            "labels": {"severity": "critical"},
+            "annotations": {
+                "summary": "Prometheus storage is almost full",
+                "description": "Volume {{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free.",
+            },
+        },
+    ]
+    return [
+        {"name": "platform.gpu", "rules": gpu},
+        {"name": "platform.node-pools", "rules": pools},
+        {"name": "platform.prometheus-storage", "rules": storage},
+    ]

@@ -1,0 +1,230 @@
+"""The PromQL of the platform: one place for how a model's traffic, latency, replicas, GPU use and queue are measured.
+
+Dashboards, alert rules and KEDA autoscalers all take their expressions from here, so "request rate of model X"
+means the same thing everywhere.
+
+Where the numbers come from (exporter -> metric names, verified against upstream; see `EXPORTED_METRICS`):
+
+- Traffic, errors, latency: Envoy Gateway's proxies, uniform across runtimes. Envoy Gateway names the upstream
+  cluster of rule N of an HTTPRoute `httproute/<namespace>/<route>/rule/<N>` (internal/gatewayapi/helpers.go,
+  `irRouteDestinationName`, v1.9.0) and Envoy exports its stats with the cluster name as the `envoy_cluster_name`
+  label on `/stats/prometheus` (port `metrics` 19001), scraped by the PodMonitor in `components/gateway.py`.
+  `envoy_cluster_upstream_rq_time` is a histogram in milliseconds with Envoy's default buckets (`ENVOY_BUCKETS_MS`).
+- Which pods belong to which model: kube-state-metrics `kube_pod_labels`, with the platform's model labels
+  allowlisted (`components/monitoring.py` sets `metricLabelsAllowlist`); a pod label `serving.platform/model`
+  becomes the metric label `label_serving_platform_model` (kube-state-metrics sanitises label keys).
+- GPU: NVIDIA DCGM exporter (`DCGM_FI_DEV_*`, default counters of dcgm-exporter 4.8.2 `etc/default-counters.csv`),
+  which labels each GPU with the pod/namespace using it (internal/pkg/transformation/kubernetes.go) and the node
+  as `Hostname` (4.8.2; renamed `hostname` after that release).
+- LLM queue: vLLM (v0.11 V1 engine) `vllm:num_requests_waiting` / `vllm:num_requests_running` gauges on /metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .. import conventions as cv
+
+# --- label names -------------------------------------------------------------------------------------------------
+
+
+def ksm_label(key: str) -> str:
+    """The kube-state-metrics label for a Kubernetes label key (`serving.platform/model` -> `label_serving_platform_model`)."""
+    return "label_" + "".join(c if c.isalnum() else "_" for c in key)
+
+
+MODEL = ksm_label(cv.MODEL_LABEL)
+MODEL_VERSION = ksm_label(cv.MODEL_VERSION_LABEL)
+POOL = ksm_label(cv.POOL_LABEL)
+
+#: Labels of DCGM series naming the pod and namespace using a GPU. dcgm-exporter emits `pod`/`namespace`; they keep
+#: those names only when its ServiceMonitor honours the exporter's labels (`honorLabels: true`); otherwise Prometheus
+#: renames them `exported_pod`/`exported_namespace`. Must match the cluster's DCGM exporter scrape config.
+DCGM_POD_LABEL = "pod"
+DCGM_NAMESPACE_LABEL = "namespace"
+#: Node of a GPU in DCGM series (dcgm-exporter 4.8.2 sets it from NODE_NAME).
+DCGM_NODE_LABEL = "Hostname"
+
+#: Envoy's default histogram buckets (ms): `le` values `envoy_cluster_upstream_rq_time_bucket` carries. A latency
+#: SLO threshold must be one of them to be computed exactly (Stats::HistogramSettingsImpl::defaultBuckets).
+ENVOY_BUCKETS_MS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000)
+
+#: Every metric the platform's PromQL uses, with the exporter that really exposes it (tests check expressions only
+#: use these).
+EXPORTED_METRICS: dict[str, str] = {
+    # Envoy (Envoy Gateway proxy, /stats/prometheus); names as in Envoy Gateway's own dashboards
+    # (charts/gateway-addons-helm/dashboards/envoy-clusters.json, v1.9.0).
+    "envoy_cluster_upstream_rq_total": "envoy",
+    "envoy_cluster_upstream_rq_xx": "envoy",
+    "envoy_cluster_upstream_rq_time_bucket": "envoy",
+    "envoy_cluster_upstream_rq_time_count": "envoy",
+    # kube-state-metrics (https://github.com/kubernetes/kube-state-metrics/tree/main/docs/metrics).
+    "kube_pod_labels": "kube-state-metrics",
+    "kube_pod_status_ready": "kube-state-metrics",
+    "kube_pod_status_phase": "kube-state-metrics",
+    "kube_pod_status_unschedulable": "kube-state-metrics",
+    "kube_pod_container_resource_requests": "kube-state-metrics",
+    "kube_pod_container_status_restarts_total": "kube-state-metrics",
+    "kube_node_labels": "kube-state-metrics",
+    "kube_node_status_condition": "kube-state-metrics",
+    "kube_node_status_allocatable": "kube-state-metrics",
+    # kubelet (volume stats, scraped by kube-prometheus-stack's kubelet ServiceMonitor).
+    "kubelet_volume_stats_available_bytes": "kubelet",
+    "kubelet_volume_stats_capacity_bytes": "kubelet",
+    # node-exporter.
+    "node_cpu_seconds_total": "node-exporter",
+    "node_memory_MemAvailable_bytes": "node-exporter",
+    "node_memory_MemTotal_bytes": "node-exporter",
+    # Prometheus itself.
+    "prometheus_tsdb_storage_blocks_bytes": "prometheus",
+    # DCGM exporter 4.8.2 default counters.
+    "DCGM_FI_DEV_GPU_UTIL": "dcgm-exporter",
+    "DCGM_FI_DEV_FB_USED": "dcgm-exporter",
+    "DCGM_FI_DEV_FB_FREE": "dcgm-exporter",
+    "DCGM_FI_DEV_POWER_USAGE": "dcgm-exporter",
+    "DCGM_FI_DEV_GPU_TEMP": "dcgm-exporter",
+    "DCGM_FI_DEV_XID_ERRORS": "dcgm-exporter",
+    # vLLM v0.11 (vllm/v1/metrics/loggers.py).
+    "vllm:num_requests_waiting": "vllm",
+    "vllm:num_requests_running": "vllm",
+    "vllm:time_to_first_token_seconds_bucket": "vllm",
+    "vllm:kv_cache_usage_perc": "vllm",
+}
+
+#: Runtimes that export an LLM request queue (`queue_length` is meaningful for them).
+QUEUE_RUNTIMES = frozenset({"vllm"})
+
+
+def _q(value: str) -> str:
+    """A PromQL string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- selectors ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Which series belong to one model: its namespace, model name and HTTPRoute name (default: the model name).
+
+    Values may be Grafana variables (`$namespace`, `$model`): the same expressions drive dashboards.
+    """
+
+    namespace: str
+    model: str
+    route: Optional[str] = None
+
+    @property
+    def route_name(self) -> str:
+        return self.route or self.model
+
+    def envoy(self, extra: str = "") -> str:
+        """Label matchers of the Envoy upstream clusters of every rule of the model's route."""
+        m = f"envoy_cluster_name=~{_q(f'httproute/{self.namespace}/{self.route_name}/rule/.+')}"
+        return "{" + m + (f", {extra}" if extra else "") + "}"
+
+    def pods(self) -> str:
+        """`kube_pod_labels` of the model's pods, one series per (namespace, pod), value 1."""
+        return (
+            f"max by (namespace, pod, {MODEL_VERSION}) "
+            f"(kube_pod_labels{{namespace={_q(self.namespace)}, {MODEL}={_q(self.model)}}})"
+        )
+
+
+def for_model_pods(expr: str, ref: ModelRef, by: str = "") -> str:
+    """`expr` (series with namespace/pod labels) restricted to the model's pods, summed `by` the given labels."""
+    return f"sum{f' by ({by})' if by else ''} ({expr} * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods()})"
+
+
+# --- traffic (Envoy, uniform across runtimes) ---------------------------------------------------------------------
+
+
+def request_rate(ref: ModelRef, window: str = "5m") -> str:
+    """Requests per second reaching the model's backends."""
+    return f"sum(rate(envoy_cluster_upstream_rq_total{ref.envoy()}[{window}]))"
+
+
+def error_ratio(ref: ModelRef, window: str = "5m") -> str:
+    """Fraction of responses that are 5xx (0..1; no result without traffic)."""
+    errors = f"sum(rate(envoy_cluster_upstream_rq_xx{ref.envoy('envoy_response_code_class=' + _q('5'))}[{window}]))"
+    return f"({errors} / {request_rate(ref, window)})"
+
+
+def latency_quantile(ref: ModelRef, quantile: float, window: str = "5m") -> str:
+    """Upstream request latency quantile in seconds (for streamed responses: until the last byte)."""
+    buckets = f"sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{ref.envoy()}[{window}]))"
+    return f"(histogram_quantile({quantile}, {buckets}) / 1000)"
+
+
+def slow_ratio(ref: ModelRef, threshold_ms: float, window: str = "5m") -> str:
+    """Fraction of requests slower than `threshold_ms` (one of `ENVOY_BUCKETS_MS`)."""
+    if threshold_ms not in ENVOY_BUCKETS_MS:
+        raise ValueError(f"latency threshold {threshold_ms}ms is not an Envoy histogram bucket {ENVOY_BUCKETS_MS}")
+    le = _q(format(threshold_ms, "g"))
+    fast = f"sum(rate(envoy_cluster_upstream_rq_time_bucket{ref.envoy('le=' + le)}[{window}]))"
+    total = f"sum(rate(envoy_cluster_upstream_rq_time_count{ref.envoy()}[{window}]))"
+    return f"(1 - ({fast} / {total}))"
+
+
+# --- pods, GPU, queue ---------------------------------------------------------------------------------------------
+
+
+def ready_replicas(ref: ModelRef) -> str:
+    """Ready pods of the model (every version)."""
+    return for_model_pods('kube_pod_status_ready{condition="true"}', ref)
+
+
+def not_ready_pods(ref: ModelRef) -> str:
+    """One series per model pod that is Pending or Running but not Ready (value 1)."""
+    not_ready = 'kube_pod_status_ready{condition="false"} == 1'
+    alive = 'kube_pod_status_phase{phase=~"Pending|Running"} == 1'
+    return f"(({not_ready}) and on (namespace, pod) ({alive})) * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods()}"
+
+
+def _dcgm(metric: str) -> str:
+    """A DCGM metric with its consumer pod/namespace under the names `pod`/`namespace` (see DCGM_POD_LABEL)."""
+    expr = metric
+    if DCGM_POD_LABEL != "pod":
+        expr = f'label_replace({expr}, "pod", "$1", {_q(DCGM_POD_LABEL)}, "(.*)")'
+    if DCGM_NAMESPACE_LABEL != "namespace":
+        expr = f'label_replace({expr}, "namespace", "$1", {_q(DCGM_NAMESPACE_LABEL)}, "(.*)")'
+    return expr
+
+
+def gpu_utilisation(ref: ModelRef) -> str:
+    """Mean GPU utilisation (%) over the GPUs the model's pods use."""
+    joined = f"{_dcgm('DCGM_FI_DEV_GPU_UTIL')} * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods()}"
+    return f"avg ({joined})"
+
+
+def gpu_utilisation_by_pod(ref: ModelRef) -> str:
+    joined = f"{_dcgm('DCGM_FI_DEV_GPU_UTIL')} * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods()}"
+    return f"avg by (pod, {MODEL_VERSION}) ({joined})"
+
+
+def queue_length(ref: ModelRef) -> str:
+    """Requests waiting in the LLM runtime's scheduler queue, summed over the model's pods (vLLM)."""
+    return for_model_pods("vllm:num_requests_waiting", ref)
+
+
+def running_requests(ref: ModelRef) -> str:
+    return for_model_pods("vllm:num_requests_running", ref)
+
+
+def time_to_first_token_quantile(ref: ModelRef, quantile: float, window: str = "5m") -> str:
+    """vLLM time to first token (seconds): the latency a streaming client feels."""
+    buckets = f"rate(vllm:time_to_first_token_seconds_bucket[{window}]) * on (namespace, pod) group_left () {ref.pods()}"
+    return f"histogram_quantile({quantile}, sum by (le) ({buckets}))"
+
+
+def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
+    """The named signals KEDA triggers can scale a model on (all scalar-valued)."""
+    out = {"requestRate": request_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
+    if runtime is None or runtime in QUEUE_RUNTIMES:
+        out["queueLength"] = queue_length(ref)
+    return out
+
+
+def rule_labels(ref: ModelRef) -> dict[str, Any]:
+    return {"model": ref.model, "namespace": ref.namespace}
