@@ -1,0 +1,718 @@
+"""Two plans compared the way `pulumi preview --diff` compares the program with the stack's state.
+
+`diff_plans(base, head)` matches resources by URN (a head resource whose URN moved but which carries an alias of
+the old URN is the same resource), compares their inputs property by property, and gives every resource a step:
+`create`, `update`, `delete`, `replace` (a change to a replacement-forcing field, see `replacements`) or `same`.
+Like the engine it follows replacements: an input that depends on a replaced resource's outputs becomes unknown
+(the replacement's new ID/ARN), which may in turn force the dependent's replacement.
+
+`diff_against_revision(stack, rev)` makes the base plan with the code and stack file of a git revision, in a
+temporary worktree, in a subprocess (`python -m serving plan --json` of that revision), and the head plan from the
+working tree; both pass through the same JSON (`pulumi preview --json` shape) so they compare like for like.
+Secrets print as "[secret]"; a secret's value is compared only between plans captured in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from ..stackfile import REPO_ROOT
+from . import cost as costs
+from .model import (
+    OP_CREATE,
+    OP_DELETE,
+    OP_READ,
+    OP_REPLACE,
+    OP_SAME,
+    OP_UPDATE,
+    STACK_TYPE,
+    Diagnostic,
+    Plan,
+    ResourceState,
+    Step,
+    tree_order,
+)
+from .replacements import MISSING, Replacement, kubernetes_kind, replacements
+from .values import SECRET_TEXT, UNKNOWN, UNKNOWN_JSON, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, to_plain
+
+#: Steps a diff shows, in the order `pulumi preview` summarizes them.
+CHANGE_OPS = (OP_CREATE, OP_UPDATE, OP_REPLACE, OP_DELETE)
+SYMBOLS = {OP_CREATE: "+", OP_UPDATE: "~", OP_REPLACE: "+-", OP_DELETE: "-", OP_SAME: " ", OP_READ: ">"}
+
+
+class DiffError(Exception):
+    """The base plan could not be made (bad revision, the revision's program failed, ...)."""
+
+
+# -- values --------------------------------------------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of plan values. A secret read back from JSON ("[secret]") equals any secret (value unknown)."""
+    if a is MISSING or b is MISSING:
+        return a is b
+    if isinstance(a, Secret) or isinstance(b, Secret):
+        if isinstance(a, Secret) and isinstance(b, Secret):
+            return a == b
+        other = b if isinstance(a, Secret) else a
+        return other == SECRET_TEXT
+    if isinstance(a, Unknown) or isinstance(b, Unknown):
+        return False  # an unknown value is a change (the engine cannot tell)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def show(value: Any) -> str:
+    """A value in a diff line: JSON, secrets "[secret]", unknowns "[unknown]"."""
+    if value is MISSING:
+        return "<none>"
+    if isinstance(value, Secret) or value == SECRET_TEXT:
+        return SECRET_TEXT
+    if isinstance(value, Unknown):
+        return UNKNOWN_TEXT
+    return json.dumps(to_plain(value), sort_keys=True, ensure_ascii=False)
+
+
+_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
+
+
+def join_path(path: str, key: Any) -> str:
+    """Pulumi's property path syntax: `a.b[0]["app.kubernetes.io/name"]`."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    key = str(key)
+    if _IDENT.match(key) and "-" not in key:
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
+
+
+def split_path(path: str) -> list[Any]:
+    """Inverse of `join_path` (also accepts `[*]` and unquoted dotted paths like `scalingConfig.desiredSize`)."""
+    out: list[Any] = []
+    i = 0
+    while i < len(path):
+        c = path[i]
+        if c == ".":
+            i += 1
+        elif c == "[":
+            end = path.index("]", i) if not path.startswith('["', i) else path.index('"]', i) + 1
+            inner = path[i + 1 : end]
+            out.append(json.loads(inner) if inner.startswith('"') else ("*" if inner == "*" else int(inner)))
+            i = end + 1
+        else:
+            m = re.match(r"[^.\[]+", path[i:])
+            assert m is not None
+            out.append(m.group(0))
+            i += len(m.group(0))
+    return out
+
+
+def _under(path: Sequence[Any], prefix: Sequence[Any]) -> bool:
+    """`path` is `prefix` or below it (`*` in `prefix` matches any list index)."""
+    if len(path) < len(prefix):
+        return False
+    return all(p == "*" and isinstance(q, int) or p == q for p, q in zip(prefix, path))
+
+
+def _related(path: Sequence[Any], rule: Sequence[Any]) -> bool:
+    """A change at `path` touches the rule's path: one is at or under the other."""
+    return _under(path, rule) or _under(rule, path)
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    path: str
+    kind: str  # add | delete | update (+ "-replace" when it forces replacement)
+    old: Any = MISSING
+    new: Any = MISSING
+
+    @property
+    def replaces(self) -> bool:
+        return self.kind.endswith("-replace")
+
+
+def property_changes(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
+    """Leaf-level changes between two input trees, in a stable order."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping) and not isinstance(old, Secret):
+        out: list[PropertyChange] = []
+        for key in sorted(set(old) | set(new), key=str):
+            sub = join_path(path, key)
+            if key not in old:
+                out.append(PropertyChange(sub, "add", MISSING, new[key]))
+            elif key not in new:
+                out.append(PropertyChange(sub, "delete", old[key], MISSING))
+            else:
+                out.extend(property_changes(old[key], new[key], sub))
+        return out
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
+        out = []
+        for i in range(max(len(old), len(new))):
+            sub = join_path(path, i)
+            if i >= len(old):
+                out.append(PropertyChange(sub, "add", MISSING, new[i]))
+            elif i >= len(new):
+                out.append(PropertyChange(sub, "delete", old[i], MISSING))
+            else:
+                out.extend(property_changes(old[i], new[i], sub))
+        return out
+    return [] if _same(old, new) else [PropertyChange(path, "update", old, new)]
+
+
+# -- steps ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource's step with its property changes and why it is replaced."""
+
+    step: Step
+    changes: tuple[PropertyChange, ...] = ()
+    replacements: tuple[Replacement, ...] = ()
+
+    @property
+    def op(self) -> str:
+        return self.step.op
+
+    @property
+    def state(self) -> ResourceState:
+        return self.step.state
+
+
+def _stack_ref(urn: str) -> tuple[str, str]:
+    parts = urn.split("::")
+    return parts[0].removeprefix("urn:pulumi:"), parts[1]
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def _make_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
+    if parent_urn:
+        parent_type = _qualified_type(parent_urn)
+        if parent_type != STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState], plan: Plan,
+               _seen: frozenset[str] = frozenset()) -> list[str]:
+    """Every old URN the resource answers to: its `aliases` (URNs or specs) and, as the engine does, the aliases
+    inherited from its parent's aliases (the child's name prefix follows the parent's old name)."""
+    if state.urn in _seen:
+        return []
+    stack, project = plan.stack, plan.project
+    out: list[str] = []
+    for alias in state.aliases:
+        if isinstance(alias, str):
+            out.append(alias)
+            continue
+        if not isinstance(alias, Mapping):
+            continue
+        if "urn" in alias and isinstance(alias["urn"], str):
+            out.append(alias["urn"])
+            continue
+        spec = alias.get("spec", alias)
+        name = spec.get("name") or state.name
+        type_ = spec.get("type") or state.type
+        a_stack = spec.get("stack") or stack
+        a_project = spec.get("project") or project
+        if spec.get("noParent"):
+            parent = ""
+        else:
+            parent = spec.get("parentUrn") or state.parent
+        out.append(_make_urn(a_stack, a_project, parent, type_, name))
+    parent = states_by_urn.get(state.parent)
+    if parent is not None:
+        for parent_alias in alias_urns(parent, states_by_urn, plan, _seen | {state.urn}):
+            a_stack, a_project = _stack_ref(parent_alias)
+            parent_name = parent.name
+            old_parent_name = parent_alias.rsplit("::", 1)[-1]
+            name = state.name
+            if name.startswith(parent_name):
+                name = old_parent_name + name[len(parent_name):]
+            out.append(_make_urn(a_stack, a_project, parent_alias, state.type, name))
+    return list(dict.fromkeys(out))
+
+
+def _match(base: Plan, head: Plan) -> dict[str, str]:
+    """head URN -> base URN for every head resource that exists in the base (same URN or an alias)."""
+    base_urns = {s.urn for s in base.steps}
+    head_states = {s.urn: s.state for s in head.steps}
+    matched: dict[str, str] = {}
+    for urn in head_states:
+        if urn in base_urns:
+            matched[urn] = urn
+    taken = set(matched.values())
+    for urn, state in head_states.items():
+        if urn in matched:
+            continue
+        for alias in alias_urns(state, head_states, head):
+            if alias in base_urns and alias not in taken:
+                matched[urn] = alias
+                taken.add(alias)
+                break
+    return matched
+
+
+def _ignored(path: str, ignore: Iterable[str]) -> bool:
+    parts = split_path(path)
+    return any(_under(parts, split_path(i)) for i in ignore if i)
+
+
+def _compare(old: ResourceState, new: ResourceState) -> Change:
+    changes = [c for c in property_changes(old.inputs, new.inputs) if not _ignored(c.path, new.ignore_changes)]
+    reasons: list[Replacement] = []
+    if changes:
+        reasons = [
+            r for r in replacements(new.type, old.inputs, new.inputs, new.replace_on_changes, equal=_same)
+            if not _ignored(r.path, new.ignore_changes)
+        ]
+    if old.type != new.type:  # an aliased type change: the engine replaces
+        reasons.insert(0, Replacement("type", "resource type changed", f"{old.type} -> {new.type}"))
+    rule_paths = [split_path(r.path.replace("[*]", "[*]")) for r in reasons]
+    marked = []
+    for c in changes:
+        touches = any(_related(split_path(c.path), rp) for rp in rule_paths) or (reasons and reasons[0].path == "type")
+        marked.append(replace(c, kind=f"{c.kind}-replace") if touches and reasons else c)
+    op = OP_REPLACE if reasons else OP_UPDATE if marked else OP_SAME
+    detailed = {c.path: {"kind": c.kind, "inputDiff": True} for c in marked}
+    diff_reasons = tuple(dict.fromkeys(str(split_path(c.path)[0]) for c in marked if c.path))
+    step = Step(
+        op=op,
+        urn=new.urn,
+        new=new,
+        old=old,
+        diff_reasons=diff_reasons,
+        replace_reasons=tuple(r.path for r in reasons),
+        detailed_diff=detailed,
+    )
+    return Change(step, tuple(marked), tuple(reasons))
+
+
+def _with_unknown_inputs(state: ResourceState, props: Iterable[str]) -> ResourceState:
+    """The state with the given top-level inputs unknown (they come from a resource being replaced)."""
+    inputs = dict(state.inputs)
+    for prop in props:
+        if prop in inputs:
+            inputs[prop] = UNKNOWN
+    return replace(state, inputs=inputs)
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    base: Plan
+    head: Plan
+    #: Every resource of either plan with its step, head tree order, deletes last (base order).
+    changes: tuple[Change, ...]
+    base_label: str = "base"
+    head_label: str = "working tree"
+    cost: Optional[costs.CostDelta] = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def stack(self) -> str:
+        return self.head.stack
+
+    def by_op(self, op: str) -> list[Change]:
+        return [c for c in self.changes if c.op == op]
+
+    @property
+    def changed(self) -> list[Change]:
+        return [c for c in self.changes if c.op in CHANGE_OPS]
+
+    def change_summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for c in self.changes:
+            counts[c.op] = counts.get(c.op, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def warnings(self) -> list[str]:
+        return warnings(self)
+
+    def output_changes(self) -> list[PropertyChange]:
+        return property_changes(dict(self.base.outputs), dict(self.head.outputs))
+
+
+def diff_plans(base: Plan, head: Plan, *, base_label: str = "base", head_label: str = "working tree") -> PlanDiff:
+    """Compare two plans of one stack (see the module docstring)."""
+    matched = _match(base, head)
+    base_states = {s.urn: s.state for s in base.steps}
+    head_states = {s.urn: s.state for s in head.steps}
+    result: dict[str, Change] = {}
+    for urn, state in head_states.items():
+        if state.is_stack:
+            result[urn] = Change(Step(OP_SAME, urn, new=state, old=base_states.get(matched.get(urn, ""))))
+        elif urn in matched:
+            result[urn] = _compare(base_states[matched[urn]], state)
+        else:
+            result[urn] = Change(Step(OP_CREATE if not state.external else OP_READ, urn, new=state))
+
+    # Follow replacements: inputs fed by a replaced resource are unknown until it exists again.
+    replaced = {u for u, c in result.items() if c.op == OP_REPLACE}
+    done: set[str] = set()
+    while replaced - done:
+        done |= replaced
+        for urn, state in head_states.items():
+            if urn not in matched or state.is_stack:
+                continue
+            props = sorted(p for p, deps in state.property_dependencies.items() if set(deps) & replaced)
+            props = [p for p in props if p in state.inputs and not _ignored(p, state.ignore_changes)]
+            if not props:
+                continue
+            result[urn] = _compare(base_states[matched[urn]], _with_unknown_inputs(state, props))
+            if result[urn].op == OP_REPLACE:
+                replaced.add(urn)
+
+    ordered = [result[s.urn] for s in tree_order(Step(c.op, urn, new=c.step.new) for urn, c in result.items())]
+    gone = set(base_states) - set(matched.values())
+    deletes = [
+        Change(Step(OP_DELETE, s.urn, old=s.state))
+        for s in base.steps
+        if s.urn in gone and not s.state.is_stack
+    ]
+    changes = tuple(ordered + deletes)
+    cost = costs.CostDelta(costs.estimate(base.resources), costs.estimate(head.resources))
+    return PlanDiff(base, head, changes, base_label, head_label, cost, tuple(head.diagnostics))
+
+
+# -- who is what, for people ----------------------------------------------------------------------------------------
+
+
+def _input(state: ResourceState, *path: str) -> Any:
+    value: Any = state.inputs
+    for key in path:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def subject(state: ResourceState) -> str:
+    """What a resource is, in the platform's words: "GPU pool gpu-a10", "Deployment team-nlp/llama-chat"."""
+    t = state.type
+    if t == costs.NODE_GROUP:
+        return costs.pool_title(state)
+    if t == costs.EKS_CLUSTER:
+        return f"EKS cluster {_input(state, 'name') or state.name}"
+    if t == "kubernetes:helm.sh/v3:Release":
+        return f"Helm release {_input(state, 'namespace') or 'default'}/{_input(state, 'name') or state.name}"
+    gk = kubernetes_kind(t)
+    if gk is not None:
+        name = _input(state, "metadata", "name") or state.name
+        ns = _input(state, "metadata", "namespace")
+        return f"{gk[1]} {ns}/{name}" if ns else f"{gk[1]} {name}"
+    if t == "aws:ec2/vpc:Vpc":
+        return f"VPC {_input(state, 'tags', 'Name') or state.name}"
+    short = t.rsplit(":", 1)[-1]
+    return f"{short} {state.name}"
+
+
+def warnings(diff: PlanDiff) -> list[str]:
+    """What a reviewer must not miss: replacements (with their reason) and protected resources in the way."""
+    out: list[str] = []
+    for c in diff.changes:
+        if c.op == OP_REPLACE:
+            reasons = ", ".join(r.text for r in c.replacements)
+            out.append(f"{subject(c.state)} will be replaced: {reasons}")
+            old = c.step.old
+            if old is not None and old.protect:
+                out.append(f"{subject(c.state)} is protected: `pulumi up` refuses to replace it until protect is lifted")
+        elif c.op == OP_DELETE and c.state.protect:
+            out.append(f"{subject(c.state)} is protected: `pulumi up` refuses to delete it until protect is lifted")
+    return out
+
+
+# -- text (`pulumi preview --diff`) -----------------------------------------------------------------------------------
+
+
+def _change_line(c: PropertyChange) -> str:
+    forces = " (forces replacement)" if c.replaces else ""
+    if c.kind.startswith("add"):
+        return f"+ {c.path}: {show(c.new)}{forces}"
+    if c.kind.startswith("delete"):
+        return f"- {c.path}: {show(c.old)}{forces}"
+    return f"~ {c.path}: {show(c.old)} => {show(c.new)}{forces}"
+
+
+def _flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, Mapping) and not isinstance(value, Secret) and value:
+        return [item for k in sorted(value, key=str) for item in _flatten(value[k], join_path(path, k))]
+    if isinstance(value, (list, tuple)) and value:
+        return [item for i, v in enumerate(value) for item in _flatten(v, join_path(path, i))]
+    return [(path, value)]
+
+
+def change_body(c: Change) -> list[str]:
+    """The property lines of one resource's step (no indentation)."""
+    if c.op == OP_CREATE:
+        return [f"+ {p}: {show(v)}" for p, v in _flatten(dict(c.state.inputs)) if p]
+    if c.op == OP_DELETE:
+        return []
+    lines = [_change_line(pc) for pc in c.changes]
+    if c.op == OP_REPLACE and c.step.old is not None and c.step.old.urn != c.step.urn:
+        lines.insert(0, f"(was {c.step.old.urn})")
+    elif c.step.old is not None and c.step.old.urn != c.step.urn:
+        lines.insert(0, f"(moved from {c.step.old.urn}: an alias keeps it the same resource)")
+    return lines
+
+
+def summary_lines(diff: PlanDiff) -> list[str]:
+    counts = diff.change_summary()
+    lines = ["Resources:"]
+    for op, text in ((OP_CREATE, "to create"), (OP_UPDATE, "to update"), (OP_REPLACE, "to replace"), (OP_DELETE, "to delete")):
+        if counts.get(op):
+            lines.append(f"    {SYMBOLS[op]:<2}{counts[op]} {text}")
+    changed = sum(counts.get(op, 0) for op in CHANGE_OPS)
+    if not changed:
+        lines.append("    no changes")
+    lines.append(f"    {counts.get(OP_SAME, 0)} unchanged")
+    return lines
+
+
+def render_text(diff: PlanDiff) -> str:
+    """What `pulumi preview --diff` prints: warnings, each changed resource with its property diffs, the summary."""
+    lines = [f"Previewing update ({diff.stack}): {diff.head_label} against {diff.base_label}", ""]
+    for w in diff.warnings:
+        lines.append(f"warning: {w}")
+    if diff.warnings:
+        lines.append("")
+    for c in diff.changed:
+        st = c.state
+        reasons = f" [forces replacement: {', '.join(r.path for r in c.replacements)}]" if c.replacements else ""
+        lines.append(f"{SYMBOLS[c.op]:<2} {st.type}: ({c.op}) {st.name}{reasons}")
+        lines.append(f"    [urn={c.step.urn}]")
+        lines.extend(f"    {line}" for line in change_body(c))
+    if diff.changed:
+        lines.append("")
+    outputs = diff.output_changes()
+    if outputs:
+        lines.append("Outputs:")
+        lines.extend(f"    {_change_line(c)}" for c in outputs)
+        lines.append("")
+    lines += summary_lines(diff)
+    if diff.cost is not None:
+        lines.append("")
+        lines += cost_lines(diff.cost)
+    return "\n".join(lines) + "\n"
+
+
+def cost_lines(delta: costs.CostDelta) -> list[str]:
+    lines = [f"Cost: {delta.summary()}"]
+    for old, new in delta.changed_lines():
+        label = (new or old).label  # type: ignore[union-attr]
+        before = "-" if old is None else costs.money(old.hourly_desired)
+        after = "-" if new is None else costs.money(new.hourly_desired)
+        detail = (new or old).detail  # type: ignore[union-attr]
+        lines.append(f"    {label}: {before} => {after} at desired size [{detail}]")
+    for line in delta.head.unpriced:
+        lines.append(f"    unpriced: {line.label} ({line.unpriced})")
+    lines.append(f"    ({costs.method_note(delta.head)})")
+    return lines
+
+
+# -- JSON (`pulumi preview --json`) ---------------------------------------------------------------------------------
+
+
+def to_digest(diff: PlanDiff) -> dict[str, Any]:
+    """A PreviewDigest: one step per resource with oldState/newState, diffReasons, replaceReasons, detailedDiff."""
+    from .render import diagnostic_json, step_json
+
+    steps = []
+    for c in diff.changes:
+        out = step_json(c.step)
+        if c.replacements:
+            out["replaceReasonSources"] = {r.path: r.source for r in c.replacements}
+        steps.append(out)
+    return {
+        "steps": steps,
+        "changeSummary": diff.change_summary(),
+        "diagnostics": [diagnostic_json(d) for d in diff.diagnostics],
+        "warnings": diff.warnings,
+        "outputChanges": {c.path: {"kind": c.kind, "old": _json_value(c.old), "new": _json_value(c.new)}
+                          for c in diff.output_changes()},
+        "cost": diff.cost.to_json() if diff.cost is not None else None,
+        "base": diff.base_label,
+        "head": diff.head_label,
+    }
+
+
+def _json_value(value: Any) -> Any:
+    return None if value is MISSING else to_plain(value, unknown=UNKNOWN_JSON)
+
+
+def render_json(diff: PlanDiff) -> str:
+    return json.dumps(to_digest(diff), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# -- plans from JSON --------------------------------------------------------------------------------------------------
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, str) and value == UNKNOWN_JSON:
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def state_from_json(doc: Mapping[str, Any]) -> ResourceState:
+    """A `newState` / `oldState` of `pulumi preview --json` (as `serving.plan.render.state_json` writes it)."""
+    urn = doc["urn"]
+    return ResourceState(
+        urn=urn,
+        type=doc.get("type") or _qualified_type(urn).rsplit("$", 1)[-1],
+        name=urn.rsplit("::", 1)[-1],
+        custom=bool(doc.get("custom")),
+        parent=doc.get("parent") or "",
+        inputs=_from_json(doc.get("inputs") or {}),
+        outputs=_from_json(doc.get("outputs") or {}),
+        id=doc.get("id"),
+        provider=doc.get("provider") or "",
+        dependencies=tuple(doc.get("dependencies") or ()),
+        property_dependencies={k: tuple(v) for k, v in (doc.get("propertyDependencies") or {}).items()},
+        protect=bool(doc.get("protect")),
+        ignore_changes=tuple(doc.get("ignoreChanges") or ()),
+        delete_before_replace=bool(doc.get("deleteBeforeReplace")),
+        replace_on_changes=tuple(doc.get("replaceOnChanges") or ()),
+        aliases=tuple(doc.get("aliases") or ()),
+        additional_secret_outputs=tuple(doc.get("additionalSecretOutputs") or ()),
+        retain_on_delete=bool(doc.get("retainOnDelete")),
+        deleted_with=doc.get("deletedWith") or "",
+        import_id=doc.get("importID") or "",
+        custom_timeouts=dict(doc.get("customTimeouts") or {}),
+        remote=bool(doc.get("remote")),
+        external=bool(doc.get("external")),
+    )
+
+
+def plan_from_digest(doc: Mapping[str, Any], stack: str, project: str = "") -> Plan:
+    """A `Plan` read back from `python -m serving plan --json` output."""
+    steps = []
+    for raw in doc.get("steps") or []:
+        state_doc = raw.get("newState") or raw.get("oldState")
+        if not state_doc:
+            continue
+        state = state_from_json(state_doc)
+        steps.append(Step(op=OP_READ if state.external else OP_CREATE, urn=state.urn, new=state))
+    if not project and steps:
+        project = _stack_ref(steps[0].urn)[1]
+    diagnostics = tuple(
+        Diagnostic(d.get("severity", "info"), d.get("message", ""), d.get("urn", "")) for d in doc.get("diagnostics") or []
+    )
+    return Plan(project=project, stack=stack, steps=tree_order(steps),
+                outputs=_from_json(doc.get("outputs") or {}), diagnostics=diagnostics)
+
+
+def empty_plan(stack: str, project: str) -> Plan:
+    return Plan(project=project, stack=stack, steps=())
+
+
+def round_trip(plan: Plan) -> Plan:
+    """The plan as another process would hand it over (through `pulumi preview --json`), for like-for-like diffs."""
+    from .render import plan_json
+
+    return plan_from_digest(json.loads(json.dumps(plan_json(plan))), plan.stack, plan.project)
+
+
+# -- the base revision ------------------------------------------------------------------------------------------------
+
+
+def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=check)
+
+
+def resolve_revision(rev: str, root: Path = REPO_ROOT) -> str:
+    """The commit `rev` names in the repository of `root`, or DiffError."""
+    top = _git(root, "rev-parse", "--show-toplevel", check=False)
+    if top.returncode != 0:
+        raise DiffError(f"{root} is not inside a git repository: --base needs one")
+    done = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    if done.returncode != 0:
+        raise DiffError(f"unknown git revision {rev!r}")
+    return done.stdout.strip()
+
+
+def plan_at_revision(stack: str, rev: str, root: Path = REPO_ROOT, python: Optional[str] = None) -> tuple[Plan, str]:
+    """The plan of `stack` made by the code of revision `rev`, and a label ("<rev> (<short sha>)").
+
+    The revision is checked out with `git worktree add --detach` into a temporary directory (the user's checkout
+    and index are not touched) and removed afterwards. Its own `python -m serving plan --stack STACK --json` runs
+    there with the current interpreter (the project's .venv). A stack that did not exist at `rev` has an empty plan.
+    """
+    root = Path(root).resolve()
+    sha = resolve_revision(rev, root)
+    toplevel = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip())
+    subdir = root.relative_to(toplevel) if root != toplevel else Path()
+    label = f"{rev} ({sha[:12]})"
+    tmp = Path(tempfile.mkdtemp(prefix="serving-plan-base-"))
+    worktree = tmp / "tree"
+    try:
+        added = _git(toplevel, "worktree", "add", "--detach", "--quiet", str(worktree), sha, check=False)
+        if added.returncode != 0:
+            raise DiffError(f"git worktree add failed for {rev}: {added.stderr.strip()}")
+        base_root = worktree / subdir
+        project = _project_name(base_root)
+        if not (base_root / f"Pulumi.{stack}.yaml").is_file():
+            return empty_plan(stack, project), label
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        proc = subprocess.run(
+            [python or sys.executable, "-m", "serving", "plan", "--stack", stack, "--json"],
+            cwd=base_root, env=env, capture_output=True, text=True,
+        )
+        if proc.returncode not in (0, 1) or not proc.stdout.strip():
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            raise DiffError(f"the plan of {stack} at {label} failed (exit {proc.returncode}):\n{tail}")
+        try:
+            doc = json.loads(proc.stdout)
+        except json.JSONDecodeError as exc:
+            raise DiffError(f"the plan of {stack} at {label} is not JSON: {exc}") from None
+        return plan_from_digest(doc, stack, project), label
+    finally:
+        _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        _git(toplevel, "worktree", "prune", check=False)
+
+
+def _project_name(root: Path) -> str:
+    import yaml
+
+    path = root / "Pulumi.yaml"
+    doc = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return str((doc or {}).get("name") or "serving")
+
+
+def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT, head: Optional[Plan] = None) -> PlanDiff:
+    """The plan diff of `stack`: revision `rev` (base) against the working tree of `root` (head)."""
+    from .capture import capture_plan
+
+    base, label = plan_at_revision(stack, rev, root)
+    head_plan = round_trip(head if head is not None else capture_plan(stack, root))
+    return diff_plans(base, head_plan, base_label=label, head_label="working tree")
+
+
+__all__ = [
+    "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_plans", "plan_at_revision",
+    "plan_from_digest", "property_changes", "render_json", "render_text", "round_trip", "subject", "to_digest",
+    "warnings",
+]
