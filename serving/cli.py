@@ -1,0 +1,135 @@
+"""`python -m serving <command>`: the project's command line.
+
+Commands are `Subcommand`s in `SUBCOMMANDS`: a name, a help line, a function adding its arguments and a function
+running it (returning the exit code). To add one, write those two functions and append a `Subcommand`; to extend
+`plan`, add arguments in `add_plan_arguments` and handle them in `run_plan`.
+
+Exit codes: 0 ok, 1 the plan failed (the program raised or reported an error), 2 bad input (unknown stack,
+invalid config, bad arguments). User errors never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .stackfile import REPO_ROOT, UnknownStackError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as `error: ...`, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _eprint(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+# -- plan ----------------------------------------------------------------------------------------------------------
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack to plan: Pulumi.<STACK>.yaml (default: dev)")
+    parser.add_argument("--json", action="store_true", help="print the plan like `pulumi preview --json`")
+    parser.add_argument(
+        "--manifests",
+        metavar="DIR",
+        type=Path,
+        help="also write every Kubernetes object and Helm release as a YAML file into DIR",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        type=Path,
+        default=REPO_ROOT,
+        help="project directory holding Pulumi.yaml, the stack files and __main__.py (default: this checkout)",
+    )
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from .plan import capture_plan, render_json, render_tree, write_manifests
+
+    plan = capture_plan(args.stack, args.root)
+    if args.manifests is not None:
+        written = write_manifests(plan, args.manifests)
+        _eprint(f"wrote {len(written)} manifest files to {args.manifests}")
+    sys.stdout.write(render_json(plan) if args.json else render_tree(plan))
+    return EXIT_FAILED if plan.has_errors else EXIT_OK
+
+
+# -- schema --------------------------------------------------------------------------------------------------------
+
+
+def add_schema_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from .config import json_schema
+
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+SUBCOMMANDS: list[Subcommand] = [
+    Subcommand("plan", "print the offline deploy plan of a stack (what `pulumi preview` would do)", add_plan_arguments, run_plan),
+    Subcommand("schema", "print the JSON Schema of a stack file", add_schema_arguments, run_schema),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m serving", description="ML model-serving platform tooling.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for sub in SUBCOMMANDS:
+        sub_parser = commands.add_parser(sub.name, help=sub.help, description=sub.help)
+        sub.add_arguments(sub_parser)
+        sub_parser.set_defaults(run=sub.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)  # exits 2 on bad arguments
+    from .config import ConfigError
+    from .plan.capture import PlanError, ProgramError, resolve_config_errors
+
+    try:
+        return args.run(args)
+    except UnknownStackError as exc:
+        _eprint(f"error: {exc}")
+        return EXIT_USAGE
+    except UsageError as exc:
+        _eprint(f"error: {exc}")
+        return EXIT_USAGE
+    except ProgramError as exc:
+        config_errors = resolve_config_errors(exc)
+        if config_errors is not None:  # the program's own config check (same errors as the pre-check)
+            _eprint(*config_errors)
+            return EXIT_USAGE
+        _eprint(f"error: the Pulumi program failed: {exc.message}")
+        if exc.details:
+            _eprint(exc.details.rstrip("\n"))
+        return EXIT_FAILED
+    except ConfigError as exc:
+        _eprint(*exc.errors)
+        return EXIT_USAGE
+    except PlanError as exc:
+        _eprint(f"error: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
