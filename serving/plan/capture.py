@@ -23,7 +23,7 @@ import threading
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import yaml
 from google.protobuf import json_format
@@ -126,12 +126,7 @@ class CaptureMonitor(MockMonitor):
             resource_id=request.importId,
             custom=request.custom or False,
         )
-        resource_id, outputs = self.mocks.new_resource(args)
-        # The engine marks `additionalSecretOutputs` secret; the SDK mock does not.
-        for key in request.additionalSecretOutputs:
-            if key in outputs:
-                outputs[key] = rpc.wrap_rpc_secret(rpc.unwrap_rpc_secret(outputs[key]))
-        outputs_struct = _sync_await(rpc.serialize_properties(outputs, {}))
+        resource_id, outputs_struct = self._mock(urn, args, request.additionalSecretOutputs)
         state = self._state(
             request,
             urn,
@@ -143,7 +138,6 @@ class CaptureMonitor(MockMonitor):
         if state.is_provider:
             with self._lock:
                 self.ctx.providers[f"{urn}::{resource_id}"] = inputs
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=outputs_struct)
 
     def ReadResource(self, request: resource_pb2.ReadResourceRequest) -> resource_pb2.ReadResourceResponse:
@@ -154,8 +148,7 @@ class CaptureMonitor(MockMonitor):
             typ=request.type, name=request.name, inputs=properties, provider=request.provider,
             resource_id=request.id, custom=True,
         )
-        resource_id, outputs = self.mocks.new_resource(args)
-        outputs_struct = _sync_await(rpc.serialize_properties(outputs, {}))
+        resource_id, outputs_struct = self._mock(urn, args, request.additionalSecretOutputs)
         state = ResourceState(
             urn=urn,
             type=request.type,
@@ -164,7 +157,7 @@ class CaptureMonitor(MockMonitor):
             parent=request.parent,
             inputs=_normalize(request.type, decode_properties(request.properties)),
             outputs=decode_properties(outputs_struct),
-            id=request.id or resource_id,
+            id=resource_id,
             provider=request.provider,
             dependencies=tuple(sorted(set(request.dependencies))),
             additional_secret_outputs=tuple(request.additionalSecretOutputs),
@@ -172,7 +165,6 @@ class CaptureMonitor(MockMonitor):
             external=True,
         )
         self._record(state)
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id or resource_id, outputs)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=outputs_struct)
 
     def RegisterResourceOutputs(self, request: resource_pb2.RegisterResourceOutputsRequest):
@@ -188,6 +180,16 @@ class CaptureMonitor(MockMonitor):
         return super().Invoke(request)
 
     # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _mock(self, urn: str, args: MockResourceArgs, secret_outputs: Sequence[str]) -> tuple[Optional[str], Any]:
+        """The mock's ID and outputs (serialized for the SDK), kept for `getResource` like the SDK mock does."""
+        resource_id, outputs = self.mocks.new_resource(args)
+        # The engine marks `additionalSecretOutputs` secret; the SDK mock does not.
+        for key in secret_outputs:
+            if key in outputs:
+                outputs[key] = rpc.wrap_rpc_secret(rpc.unwrap_rpc_secret(outputs[key]))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)
+        return resource_id, _sync_await(rpc.serialize_properties(outputs, {}))
 
     def _record(self, state: ResourceState) -> None:
         with self._lock:
@@ -281,21 +283,21 @@ class _StackPending:
     """Stands in for the root resource while `set_mocks` runs, so that it does not create a stack of its own."""
 
 
-def project_name(root: Path) -> str:
-    doc = _project_file(root)
-    return str(doc.get("name") or PROJECT)
-
-
-def _project_file(root: Path) -> dict[str, Any]:
+def project_file(root: Path) -> dict[str, Any]:
+    """The parsed `Pulumi.yaml` of `root` ({} when there is none)."""
     path = root / "Pulumi.yaml"
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
-def disabled_default_providers(root: Path, sf: StackFile) -> set[str]:
+def project_name(root: Path) -> str:
+    return str(project_file(root).get("name") or PROJECT)
+
+
+def disabled_default_providers(project: dict[str, Any], sf: StackFile) -> set[str]:
     """Packages whose default provider is disabled (`pulumi:disable-default-providers`, stack over project)."""
     value = sf.config.get(DISABLE_DEFAULT_PROVIDERS)
     if value is None:
-        value = (_project_file(root).get("config") or {}).get(DISABLE_DEFAULT_PROVIDERS)
+        value = (project.get("config") or {}).get(DISABLE_DEFAULT_PROVIDERS)
         if isinstance(value, dict):
             value = value.get("value", value.get("default"))
     if isinstance(value, str):
@@ -413,7 +415,8 @@ def _program_error(exc: BaseException) -> ProgramError:
 
 def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
     """Runs on a fresh thread in a fresh context (see `capture_plan`)."""
-    project = project_name(root)
+    project_doc = project_file(root)
+    project = str(project_doc.get("name") or PROJECT)
     config = sf.runtime_config()
     ctx = MockContext(config=config)
     mocks = PlanMocks(ctx)
@@ -444,7 +447,7 @@ def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
     states = list(monitor.states.values())
     diagnostics = [
         *engine.diagnostics,
-        *default_provider_errors(states, monitor.invokes, disabled_default_providers(root, sf)),
+        *default_provider_errors(states, monitor.invokes, disabled_default_providers(project_doc, sf)),
         *unnamed_kubernetes_objects(states),
     ]
     return monitor.plan(diagnostics)
@@ -510,7 +513,7 @@ def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
 
 __all__ = [
     "CaptureEngine", "CaptureMonitor", "INPUT_NORMALIZERS", "PlanError", "ProgramError", "capture_plan",
-    "default_provider_errors", "disabled_default_providers", "project_name", "resolve_config_errors", "run_program",
+    "default_provider_errors", "disabled_default_providers", "project_file", "project_name", "resolve_config_errors", "run_program",
     "unnamed_kubernetes_objects",
 ]
 
