@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from . import cluster, gateway, models, monitoring
+from . import cluster, gateway, logging, models, monitoring
 from .base import Issue, Name, StrictModel
 from .cluster import ClusterConfig, NodePoolsConfig
 from .gateway import GatewayConfig
+from .logging import LoggingConfig
 from .models import ModelConfig, TeamConfig
 from .monitoring import MonitoringConfig
 
@@ -20,6 +21,7 @@ class PlatformConfig(StrictModel):
     node_pools: NodePoolsConfig = Field(default_factory=NodePoolsConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(default_factory=list)
 
@@ -28,7 +30,7 @@ class PlatformConfig(StrictModel):
 
 
 #: Cross-field checks, one per config section; each returns every issue it finds.
-CHECKS = (cluster.checks, gateway.checks, monitoring.checks, models.checks)
+CHECKS = (cluster.checks, gateway.checks, monitoring.checks, logging.checks, models.checks)
 
 
 def cross_checks(cfg: PlatformConfig) -> list[Issue]:
