@@ -22,7 +22,7 @@ Where the numbers come from (exporter -> metric names, verified against upstream
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from .. import conventions as cv
 
@@ -59,6 +59,9 @@ EXPORTED_METRICS: dict[str, str] = {
     "envoy_cluster_upstream_rq_xx": "envoy",
     "envoy_cluster_upstream_rq_time_bucket": "envoy",
     "envoy_cluster_upstream_rq_time_count": "envoy",
+    # Envoy cluster stat upstream_cx_none_healthy: "Total times connection not established due to no healthy hosts"
+    # (https://www.envoyproxy.io/docs/envoy/latest/configuration/upstream/cluster_manager/cluster_stats).
+    "envoy_cluster_upstream_cx_none_healthy": "envoy",
     # kube-state-metrics (https://github.com/kubernetes/kube-state-metrics/tree/main/docs/metrics).
     "kube_pod_labels": "kube-state-metrics",
     "kube_pod_status_ready": "kube-state-metrics",
@@ -108,10 +111,11 @@ def _q(value: str) -> str:
 class ModelRef:
     """Which series belong to one model: its namespace, model name and HTTPRoute name (default: the model name).
 
-    Values may be Grafana variables (`$namespace`, `$model`): the same expressions drive dashboards.
+    `namespace` None matches any namespace (model names are unique across the platform). Values may be Grafana
+    variables (`$model`): the dashboards use the same expressions.
     """
 
-    namespace: str
+    namespace: Optional[str]
     model: str
     route: Optional[str] = None
 
@@ -121,15 +125,14 @@ class ModelRef:
 
     def envoy(self, extra: str = "") -> str:
         """Label matchers of the Envoy upstream clusters of every rule of the model's route."""
-        m = f"envoy_cluster_name=~{_q(f'httproute/{self.namespace}/{self.route_name}/rule/.+')}"
+        ns = self.namespace or "[^/]+"
+        m = f"envoy_cluster_name=~{_q(f'httproute/{ns}/{self.route_name}/rule/.+')}"
         return "{" + m + (f", {extra}" if extra else "") + "}"
 
     def pods(self) -> str:
         """`kube_pod_labels` of the model's pods, one series per (namespace, pod), value 1."""
-        return (
-            f"max by (namespace, pod, {MODEL_VERSION}) "
-            f"(kube_pod_labels{{namespace={_q(self.namespace)}, {MODEL}={_q(self.model)}}})"
-        )
+        ns = f"namespace={_q(self.namespace)}, " if self.namespace else ""
+        return f"max by (namespace, pod, {MODEL_VERSION}) (kube_pod_labels{{{ns}{MODEL}={_q(self.model)}}})"
 
 
 def for_model_pods(expr: str, ref: ModelRef, by: str = "") -> str:
@@ -143,6 +146,17 @@ def for_model_pods(expr: str, ref: ModelRef, by: str = "") -> str:
 def request_rate(ref: ModelRef, window: str = "5m") -> str:
     """Requests per second reaching the model's backends."""
     return f"sum(rate(envoy_cluster_upstream_rq_total{ref.envoy()}[{window}]))"
+
+
+def unserved_rate(ref: ModelRef, window: str = "5m") -> str:
+    """Requests/s the gateway could not send anywhere because no replica was ready (answered 503)."""
+    return f"sum(rate(envoy_cluster_upstream_cx_none_healthy{ref.envoy()}[{window}]))"
+
+
+def demand_rate(ref: ModelRef, window: str = "2m") -> str:
+    """Requests/s sent to the model, counting those answered 503 because no replica was up: the autoscaling
+    signal, so traffic to a model scaled to zero wakes it (0, not empty, without traffic)."""
+    return f"(({request_rate(ref, window)} or vector(0)) + ({unserved_rate(ref, window)} or vector(0)))"
 
 
 def error_ratio(ref: ModelRef, window: str = "5m") -> str:
@@ -220,11 +234,9 @@ def time_to_first_token_quantile(ref: ModelRef, quantile: float, window: str = "
 
 def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
     """The named signals KEDA triggers can scale a model on (all scalar-valued)."""
-    out = {"requestRate": request_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
+    out = {"requestRate": demand_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
     if runtime is None or runtime in QUEUE_RUNTIMES:
         out["queueLength"] = queue_length(ref)
     return out
 
 
-def rule_labels(ref: ModelRef) -> dict[str, Any]:
-    return {"model": ref.model, "namespace": ref.namespace}

@@ -1,0 +1,253 @@
+"""Grafana dashboards built from code, shipped as ConfigMaps the Grafana sidecar of kube-prometheus-stack loads
+(label `grafana_dashboard: "1"`, chart value `grafana.sidecar.dashboards`).
+
+- platform overview: nodes per pool against the pool's bounds, node readiness, pending/unschedulable pods, CPU and
+  memory use, gateway traffic;
+- GPU: DCGM utilisation, memory, power and temperature per node and per pod, XID errors;
+- model serving: one dashboard with a `model` variable listing the configured models; every panel's PromQL comes
+  from `metrics.py` with the model set to `$model`, so the dashboard and the alerts measure the same thing.
+
+Every panel uses the Prometheus datasource the chart provisions (uid `prometheus`).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, Sequence
+
+from ..config import PlatformConfig
+from ..config.logging import effective_backend
+from . import metrics as m
+from .alerts import DASHBOARD_MODEL_UID
+
+#: Grafana dashboard JSON schema version these dashboards are written for (Grafana 11/12 migrate it on load).
+SCHEMA_VERSION = 39
+#: The datasource kube-prometheus-stack provisions (values: grafana.sidecar.datasources.uid).
+PROMETHEUS = {"type": "prometheus", "uid": "prometheus"}
+#: Label and value the Grafana dashboard sidecar watches for (chart defaults).
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+GRID_WIDTH = 24
+
+DASHBOARD_PLATFORM_UID = "serving-platform"
+DASHBOARD_GPU_UID = "serving-gpu"
+
+
+@dataclass
+class Panel:
+    title: str
+    targets: list[tuple[str, str]]  # (expr, legend)
+    unit: str = "short"
+    kind: str = "timeseries"
+    width: int = 12
+    height: int = 8
+    description: str = ""
+    links: list[dict[str, Any]] = field(default_factory=list)
+    max_value: Optional[float] = None
+
+
+def _layout(panels: Sequence[Panel]) -> list[dict[str, Any]]:
+    """Panels placed left to right, wrapping at the grid width; ids 1..n."""
+    out = []
+    x = y = row_height = 0
+    for i, p in enumerate(panels, start=1):
+        if x + p.width > GRID_WIDTH:
+            x, y, row_height = 0, y + row_height, 0
+        defaults: dict[str, Any] = {"unit": p.unit}
+        if p.max_value is not None:
+            defaults["max"] = p.max_value
+        panel: dict[str, Any] = {
+            "id": i,
+            "type": p.kind,
+            "title": p.title,
+            "datasource": dict(PROMETHEUS),
+            "gridPos": {"h": p.height, "w": p.width, "x": x, "y": y},
+            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "options": {"legend": {"displayMode": "list", "placement": "bottom"}} if p.kind == "timeseries" else {},
+            "targets": [
+                {"refId": chr(ord("A") + j), "datasource": dict(PROMETHEUS), "expr": expr, "legendFormat": legend}
+                for j, (expr, legend) in enumerate(p.targets)
+            ],
+        }
+        if p.description:
+            panel["description"] = p.description
+        if p.links:
+            panel["links"] = p.links
+        out.append(panel)
+        x += p.width
+        row_height = max(row_height, p.height)
+    return out
+
+
+def dashboard(uid: str, title: str, panels: Sequence[Panel], variables: Iterable[dict[str, Any]] = (),
+              links: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": ["serving-platform"],
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "editable": False,
+        "timezone": "utc",
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {"list": list(variables)},
+        "links": list(links),
+        "panels": _layout(panels),
+    }
+
+
+def _custom_variable(name: str, values: Sequence[str], label: str) -> dict[str, Any]:
+    first = values[0] if values else ""
+    return {
+        "name": name,
+        "label": label,
+        "type": "custom",
+        "query": ",".join(values),
+        "current": {"text": first, "value": first},
+        "options": [{"text": v, "value": v, "selected": i == 0} for i, v in enumerate(values)],
+        "multi": False,
+        "includeAll": False,
+    }
+
+
+# --- platform overview -----------------------------------------------------------------------------------------
+
+
+def platform_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
+    pools = [cfg.node_pools.system, *cfg.node_pools.gpu]
+    pool_targets = [(f'count(kube_node_labels{{{m.POOL}="{p.name}"}})', f"{p.name} nodes") for p in pools]
+    pool_targets += [(f"vector({p.max_size})", f"{p.name} max") for p in pools]
+    gateway = m.ModelRef(None, ".+")
+    panels = [
+        Panel("Nodes per pool (and each pool's maxSize)", pool_targets, description="Nodes carrying the pool label; dashed targets are the configured maximum."),
+        Panel("Nodes not Ready", [('sum(kube_node_status_condition{condition="Ready", status!="true"})', "not ready")], kind="stat", width=6),
+        Panel("Pending pods", [('sum(kube_pod_status_phase{phase="Pending"})', "pending"), ("sum(kube_pod_status_unschedulable)", "unschedulable")], width=6),
+        Panel(
+            "CPU used per node",
+            [('1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))', "{{instance}}")],
+            unit="percentunit", max_value=1,
+        ),
+        Panel(
+            "Memory used per node",
+            [("1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", "{{instance}}")],
+            unit="percentunit", max_value=1,
+        ),
+        Panel(
+            "GPUs allocatable per pool",
+            [(f'sum by ({m.POOL}) (kube_node_status_allocatable{{resource="nvidia_com_gpu"}} * on (node) group_left ({m.POOL}) kube_node_labels)',
+              f"{{{{{m.POOL}}}}}")],
+        ),
+        Panel("Gateway requests/s (all models)", [(m.request_rate(gateway), "requests/s")], unit="reqps"),
+        Panel("Gateway 5xx ratio (all models)", [(m.error_ratio(gateway), "5xx")], unit="percentunit"),
+    ]
+    links = [{"title": "GPU", "type": "link", "url": f"/d/{DASHBOARD_GPU_UID}"}, {"title": "Models", "type": "link", "url": f"/d/{DASHBOARD_MODEL_UID}"}]
+    return dashboard(DASHBOARD_PLATFORM_UID, "Serving platform: overview", panels, links=links)
+
+
+# --- GPU -------------------------------------------------------------------------------------------------------
+
+
+def gpu_dashboard() -> dict[str, Any]:
+    node, pod = m.DCGM_NODE_LABEL, m.DCGM_POD_LABEL
+    ns = m.DCGM_NAMESPACE_LABEL
+    per_node = f"{node}, gpu"
+    per_pod = f"{ns}, {pod}"
+    with_pod = f'{{{pod}!=""}}'
+    panels = [
+        Panel("GPU utilisation per node", [(f"avg by ({per_node}) (DCGM_FI_DEV_GPU_UTIL)", f"{{{{{node}}}}} GPU {{{{gpu}}}}")], unit="percent", max_value=100),
+        Panel("GPU utilisation per pod", [(f"avg by ({per_pod}) (DCGM_FI_DEV_GPU_UTIL{with_pod})", f"{{{{{ns}}}}}/{{{{{pod}}}}}")], unit="percent", max_value=100),
+        Panel(
+            "GPU memory used per node",
+            [(f"sum by ({per_node}) (DCGM_FI_DEV_FB_USED) / sum by ({per_node}) (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)", f"{{{{{node}}}}} GPU {{{{gpu}}}}")],
+            unit="percentunit", max_value=1,
+        ),
+        Panel("GPU memory used per pod", [(f"sum by ({per_pod}) (DCGM_FI_DEV_FB_USED{with_pod}) * 1024 * 1024", f"{{{{{ns}}}}}/{{{{{pod}}}}}")], unit="bytes"),
+        Panel("Power per node", [(f"sum by ({node}) (DCGM_FI_DEV_POWER_USAGE)", f"{{{{{node}}}}}")], unit="watt"),
+        Panel("Power per pod", [(f"sum by ({per_pod}) (DCGM_FI_DEV_POWER_USAGE{with_pod})", f"{{{{{ns}}}}}/{{{{{pod}}}}}")], unit="watt"),
+        Panel("Temperature per GPU", [(f"max by ({per_node}) (DCGM_FI_DEV_GPU_TEMP)", f"{{{{{node}}}}} GPU {{{{gpu}}}}")], unit="celsius"),
+        Panel("Temperature per pod", [(f"max by ({per_pod}) (DCGM_FI_DEV_GPU_TEMP{with_pod})", f"{{{{{ns}}}}}/{{{{{pod}}}}}")], unit="celsius"),
+        Panel(
+            "Last XID error per GPU (0: none)",
+            [(f"max by ({per_node}) (DCGM_FI_DEV_XID_ERRORS)", f"{{{{{node}}}}} GPU {{{{gpu}}}}")],
+            width=24, description="https://docs.nvidia.com/deploy/xid-errors/",
+        ),
+    ]
+    return dashboard(DASHBOARD_GPU_UID, "Serving platform: GPUs", panels)
+
+
+# --- model serving ---------------------------------------------------------------------------------------------
+
+
+def _aws_console_escape(text: str) -> str:
+    """The CloudWatch console's fragment encoding: URL-encode, then '%' -> '$25'."""
+    return urllib.parse.quote(text, safe="").replace("%", "$25")
+
+
+def cloudwatch_log_group(cfg: PlatformConfig) -> str:
+    return f"/aws/eks/{cfg.cluster.name}/containers"
+
+
+def logs_link(cfg: PlatformConfig) -> Optional[dict[str, Any]]:
+    """A link to the selected model's logs: the CloudWatch log group filtered on the record's `model` field, or
+    Grafana Explore on Loki's `model` label."""
+    backend = effective_backend(cfg)
+    if backend == "cloudwatch":
+        region = cfg.cluster.eks.region
+        group = _aws_console_escape(cloudwatch_log_group(cfg))
+        # Model names are DNS labels: `${model}` needs no escaping once Grafana substitutes it.
+        pattern = _aws_console_escape('{ $.model = "MODEL" }').replace("MODEL", "${model}")
+        url = (f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups/log-group/"
+               f"{group}/log-events$3FfilterPattern$3D{pattern}")
+        return {"title": "Logs of ${model} (CloudWatch)", "type": "link", "url": url, "targetBlank": True}
+    if backend == "loki":
+        left = json.dumps({"datasource": LOKI_UID, "queries": [{"refId": "A", "expr": '{model="${model}"}'}], "range": {"from": "now-1h", "to": "now"}})
+        return {"title": "Logs of ${model} (Loki)", "type": "link", "url": "/explore?left=" + urllib.parse.quote(left, safe="${}"), "targetBlank": True}
+    return None
+
+
+#: UID of the Loki datasource the platform provisions in Grafana (logging backend `loki`).
+LOKI_UID = "loki"
+
+
+def model_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
+    ref = m.ModelRef(None, "$model")
+    has_llm = any(mod.runtime in m.QUEUE_RUNTIMES for mod in cfg.models)
+    panels = [
+        Panel("Requests/s", [(m.request_rate(ref), "requests/s")], unit="reqps", width=8),
+        Panel("Error ratio (5xx)", [(m.error_ratio(ref), "5xx ratio")], unit="percentunit", width=8),
+        Panel("Ready replicas", [(m.ready_replicas(ref), "ready")], width=8),
+        Panel(
+            "Latency (gateway -> model, until the last byte)",
+            [(m.latency_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95, 0.99)],
+            unit="s", width=12,
+        ),
+        Panel("GPU utilisation per pod", [(m.gpu_utilisation_by_pod(ref), f"{{{{pod}}}} ({{{{{m.MODEL_VERSION}}}}})")], unit="percent", max_value=100, width=12),
+    ]
+    if has_llm:
+        panels += [
+            Panel("LLM queue: requests waiting / running (vLLM)", [(m.queue_length(ref), "waiting"), (m.running_requests(ref), "running")], width=12),
+            Panel("Time to first token (vLLM)", [(m.time_to_first_token_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95)], unit="s", width=12),
+        ]
+    names = [mod.name for mod in cfg.models]
+    link = logs_link(cfg)
+    return dashboard(
+        DASHBOARD_MODEL_UID, "Serving platform: models", panels,
+        variables=[_custom_variable("model", names, "Model")],
+        links=[link] if link else [],
+    )
+
+
+def all_dashboards(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
+    """ConfigMap name -> dashboard JSON."""
+    return {
+        "dashboard-serving-platform": platform_dashboard(cfg),
+        "dashboard-serving-gpu": gpu_dashboard(),
+        "dashboard-serving-models": model_dashboard(cfg),
+    }
+
+
+def configmap_data(board: dict[str, Any]) -> dict[str, str]:
+    return {f"{board['uid']}.json": json.dumps(board, indent=1, sort_keys=True)}
+
