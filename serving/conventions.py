@@ -21,6 +21,17 @@ GPU_NODE_LABEL = "nvidia.com/gpu.present"
 #: The extended resource the NVIDIA device plugin advertises, and the taint key GPU pools carry by default.
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT = Taint(key=GPU_RESOURCE, value="true", effect="NoSchedule")
+#: cluster-autoscaler's GPU label on AWS (cloudprovider/aws README, "Special note on GPU instances"): a node carrying
+#: it counts as not ready until the device plugin advertises its GPUs, so the autoscaler does not over-provision.
+ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+#: Node label the NVIDIA device plugin's config-manager reads to pick a named config (k8s-device-plugin chart,
+#: templates/daemonset-device-plugin.yml NODE_LABEL); each GPU pool gets a config named after it.
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+#: Who runs the NVIDIA device plugin on a GPU node: "daemonset" (the chart / GPU operator; AL2023 NVIDIA AMI) or
+#: "host" (Bottlerocket NVIDIA variants run it as a host service). The chart's DaemonSet avoids "host" nodes.
+DEVICE_PLUGIN_LABEL = f"{DOMAIN}/nvidia-device-plugin"
+#: Labels the platform sets on pool nodes; a pool's own `labels` may not use them.
+RESERVED_LABELS = frozenset({POOL_LABEL, GPU_NODE_LABEL, ACCELERATOR_LABEL, DEVICE_PLUGIN_CONFIG_LABEL, DEVICE_PLUGIN_LABEL})
 
 #: Standard Kubernetes app labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
 APP_NAME = "app.kubernetes.io/name"
@@ -46,6 +57,10 @@ GPU_NAMESPACE = "gpu-system"
 KEDA_NAMESPACE = "keda"
 LOGGING_NAMESPACE = "logging"
 KARPENTER_NAMESPACE = "kube-system"
+CLUSTER_AUTOSCALER_NAMESPACE = "kube-system"
+
+#: The default StorageClass on EKS (encrypted gp3 through the EBS CSI driver), made by `components/cluster.py`.
+DEFAULT_STORAGE_CLASS = "gp3"
 
 #: The shared Gateway every model's HTTPRoute attaches to.
 GATEWAY_CLASS_NAME = "envoy-gateway"
@@ -63,16 +78,27 @@ def is_gpu_pool(pool: Pool) -> bool:
 
 
 def pool_labels(pool: Pool) -> dict[str, str]:
-    """Labels every node of the pool carries (user labels cannot override the platform's own)."""
+    """Labels every node of the pool carries (user labels cannot override the platform's own).
+
+    On EKS these are the node group's labels and the autoscaler's node-template tags; on an existing cluster they
+    are what the pool's nodes must already carry."""
     labels = dict(pool.labels)
     labels[POOL_LABEL] = pool.name
-    if is_gpu_pool(pool):
+    if isinstance(pool, GpuPoolConfig):
         labels[GPU_NODE_LABEL] = "true"
+        labels[ACCELERATOR_LABEL] = pool.instance.family.accelerator
+        labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)
+        labels[DEVICE_PLUGIN_LABEL] = "host" if pool.ami_type.startswith("BOTTLEROCKET") else "daemonset"
     return labels
 
 
+def device_plugin_config_name(pool: GpuPoolConfig) -> str:
+    """The device plugin config (a key of its ConfigMap) the pool's nodes select: named after the pool."""
+    return pool.name
+
+
 def pool_taints(pool: Pool) -> list[Taint]:
-    """Taints every node of the pool carries: GPU pools always carry the GPU taint."""
+    """Taints every node of the pool carries: GPU pools always carry the GPU taint first."""
     taints = list(pool.taints)
     if is_gpu_pool(pool) and not any(t.key == GPU_TAINT.key and t.effect == GPU_TAINT.effect for t in taints):
         taints.insert(0, GPU_TAINT)
@@ -93,6 +119,25 @@ def pool_tolerations(pool: Pool) -> list[dict[str, str]]:
             tol = {"key": t.key, "operator": "Exists", "effect": t.effect}
         out.append(tol)
     return out
+
+
+def gpu_node_tolerations(pools: "list[GpuPoolConfig]") -> list[dict[str, str]]:
+    """Tolerations for a DaemonSet that must run on every GPU node (device plugin, DCGM exporter): every taint of
+    every GPU pool, once."""
+    out: list[dict[str, str]] = []
+    for pool in pools:
+        for tol in pool_tolerations(pool):
+            if tol not in out:
+                out.append(tol)
+    return out
+
+
+def gpu_node_affinity(exclude_host_device_plugin: bool = False) -> dict:
+    """Node affinity (camelCase) selecting GPU nodes; optionally not those whose OS runs the device plugin itself."""
+    terms = [{"key": GPU_NODE_LABEL, "operator": "In", "values": ["true"]}]
+    if exclude_host_device_plugin:
+        terms.append({"key": DEVICE_PLUGIN_LABEL, "operator": "NotIn", "values": ["host"]})
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": terms}]}}}
 
 
 def common_labels(name: str, component: str) -> dict[str, str]:

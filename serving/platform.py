@@ -7,15 +7,15 @@ from typing import Optional
 import pulumi
 import pulumi_random as random
 
-from .components.autoscaling import Autoscaling
+from .components.autoscaler import ClusterAutoscaler
 from .components.cluster import Cluster
 from .components.gateway import Gateway
-from .components.logging import Logging
+from .components.gpu import GpuSoftware
 from .components.model import ModelServing
 from .components.monitoring import Monitoring
-from .components.nodepools import NodePools
 from .components.team import Team
 from .config import PlatformConfig
+from .config.cluster import autoscaler_enabled
 
 
 class Platform(pulumi.ComponentResource):
@@ -24,20 +24,20 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: PlatformConfig, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serving:platform:Platform", name, None, opts)
         me = pulumi.ResourceOptions(parent=self)
+        # The cluster with its node pools; its Kubernetes provider is usable once the system pool is up.
         self.cluster = Cluster(f"{name}-cluster", cfg, opts=me)
+        self.node_pools = self.cluster.node_pools
         k8s_provider = self.cluster.k8s_provider
         random_provider = random.Provider(f"{name}-random", opts=me)
-        self.node_pools = NodePools(f"{name}-nodepools", cfg, self.cluster, opts=me)
-        # Monitoring first: kube-prometheus-stack brings the CRDs (ServiceMonitor, PodMonitor, PrometheusRule) the
-        # other charts' and components' monitors need.
-        self.monitoring = Monitoring(
-            f"{name}-monitoring", cfg, k8s_provider, random_provider, depends_on=[self.node_pools], opts=me
+        self.autoscaler = (
+            ClusterAutoscaler(f"{name}-autoscaler", cfg, self.cluster, opts=me) if autoscaler_enabled(cfg) else None
         )
-        platform_deps = [self.node_pools, self.monitoring.release]
-        self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)
-        self.logging = Logging(f"{name}-logging", cfg, self.cluster, depends_on=platform_deps, opts=me)
-        # KEDA: its CRDs (ScaledObject) must exist before any model's autoscaler.
-        self.autoscaling = Autoscaling(f"{name}-autoscaling", k8s_provider, depends_on=platform_deps, opts=me)
+        self.gateway = Gateway(f"{name}-gateway", cfg, k8s_provider, opts=me)
+        self.monitoring = Monitoring(f"{name}-monitoring", cfg, k8s_provider, random_provider, opts=me)
+        self.gpu = (
+            GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring], opts=me)
+            if cfg.node_pools.gpu else None
+        )
         self.teams = {t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me) for t in cfg.teams}
         self.models = {
             m.name: ModelServing(
@@ -47,7 +47,7 @@ class Platform(pulumi.ComponentResource):
                 self.teams[m.team].namespace_name,
                 self.gateway,
                 k8s_provider,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools, self.autoscaling]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools]),
             )
             for m in cfg.models
         }

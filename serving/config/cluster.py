@@ -1,57 +1,126 @@
-"""Cluster and node-pool config: EKS (pulumi-aws) or an existing cluster reached through a kubeconfig."""
+"""Cluster and node-pool config: EKS (pulumi-aws) or an existing cluster reached through a kubeconfig.
+
+Problems inside one pool or block (an instance type without a GPU, an unknown AMI type, min > max, desired outside
+[min, max]) are pydantic errors; problems that involve other sections (subnets vs AZs, MIG on a GPU without MIG,
+a Kubernetes version without pinned add-ons or autoscaler release) are reported by `checks()` at the exact key. Both end up as `Pulumi.<stack>.yaml: serving:platform.<path>:
+<message>` lines from the config loader.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Literal, Optional
+import re
+from typing import TYPE_CHECKING, Annotated, Literal, Optional
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .base import Issue, Name, StrictModel, duplicate_names
+from ..catalog import eks as eks_catalog
+from ..catalog.instances import GPU_INSTANCE_TYPES, GpuInstanceType, gpu_families
+from .base import Issue, Name, StrictModel, UniqueList, duplicate_names
 
 if TYPE_CHECKING:
     from .platform import PlatformConfig
 
 TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
 
+#: Kubernetes label key: optional DNS-subdomain prefix + "/" + name (63 chars, alphanumerics, '-', '_', '.').
+_LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{_LABEL_NAME}$")
+LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
+#: Go-style durations as cluster-autoscaler flags take them.
+AutoscalerDuration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h)$")]
+
+
+def _label_key(key: str) -> str:
+    if len(key) > 316 or not LABEL_KEY.match(key):
+        raise ValueError(f"{key!r} is not a valid Kubernetes label/taint key ([prefix/]name, name <= 63 characters)")
+    prefix = key.rsplit("/", 1)[0] if "/" in key else ""
+    if prefix and (prefix.endswith("kubernetes.io") or prefix.endswith("k8s.io")):
+        raise ValueError(f"{key!r}: the kubernetes.io and k8s.io prefixes are reserved for Kubernetes")
+    return key
+
+
+def _label_value(value: str) -> str:
+    if not LABEL_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a valid Kubernetes label value (<= 63 alphanumerics, '-', '_', '.')")
+    return value
+
+
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+LabelValue = Annotated[str, AfterValidator(_label_value)]
+
+
+def _network(value: str) -> ipaddress.IPv4Network:
+    net = ipaddress.ip_network(value, strict=True)
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError(f"{value!r}: only IPv4 CIDRs are supported")
+    return net
+
 
 def _cidr(value: str) -> str:
-    ipaddress.ip_network(value, strict=True)
+    _network(value)
     return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
 class EksConfig(StrictModel):
     """An EKS cluster created by this program."""
 
     region: str = Field("us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
-    #: The control-plane version, pinned: upgrading is a deliberate config change, shown in the plan.
+    #: The control-plane version, pinned: upgrading is a deliberate config change, shown in the plan. Node groups and
+    #: the pinned add-on versions (serving/catalog/eks.py) follow it.
     kubernetes_version: str = Field("1.34", pattern=r"^1\.[0-9]{2}$")
-    vpc_cidr: str = "10.0.0.0/16"
+    vpc_cidr: Cidr = "10.0.0.0/16"
     availability_zones: int = Field(2, ge=2, le=6, description="How many AZs get a private and a public subnet.")
     nat_gateways: Literal["single", "perAz"] = Field("single", description="One NAT for the VPC (dev) or one per AZ (prod).")
+    #: Explicit subnet CIDRs, one per AZ, inside vpcCidr. Empty: carved from vpcCidr (private /19s, public /22s
+    #: for a /16).
+    private_subnet_cidrs: Annotated[list[Cidr], UniqueList] = Field(default_factory=list)
+    public_subnet_cidrs: Annotated[list[Cidr], UniqueList] = Field(default_factory=list)
     #: CIDRs allowed to reach the public API endpoint. Empty: the public endpoint is off (private only).
-    public_access_cidrs: list[str] = Field(default_factory=list)
+    public_access_cidrs: Annotated[list[Cidr], UniqueList] = Field(default_factory=list)
     #: IAM principal ARNs (roles or users) granted cluster-admin through EKS access entries.
-    admin_principals: list[str] = Field(default_factory=list)
+    admin_principals: Annotated[list[str], UniqueList] = Field(default_factory=list)
+    #: Retention of the control-plane logs in CloudWatch (one of the values CloudWatch accepts).
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                                2557, 2922, 3288, 3653] = 90
+    #: Per-add-on version overrides (name -> `vX.Y.Z-eksbuild.N`) over the table in serving/catalog/eks.py.
+    addon_versions: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("vpc_cidr")
     @classmethod
-    def _vpc_cidr(cls, v: str) -> str:
-        return _cidr(v)
+    def _vpc_size(cls, v: str) -> str:
+        if not 16 <= _network(v).prefixlen <= 20:
+            raise ValueError(f"{v!r}: the VPC must be between a /16 and a /20 (pods take VPC addresses)")
+        return v
 
     @field_validator("public_access_cidrs")
     @classmethod
-    def _public_cidrs(cls, v: list[str]) -> list[str]:
+    def _not_open(cls, v: list[str]) -> list[str]:
         for c in v:
-            _cidr(c)
+            if _network(c).prefixlen == 0:
+                raise ValueError(f"{c!r} opens the API endpoint to the whole internet; list the CIDRs that need it")
         return v
 
     @field_validator("admin_principals")
     @classmethod
     def _principals(cls, v: list[str]) -> list[str]:
         for arn in v:
-            if not arn.startswith("arn:aws") or ":iam::" not in arn:
-                raise ValueError(f"{arn!r} is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)")
+            if not re.match(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/\S+$", arn):
+                raise ValueError(f"{arn!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
+        return v
+
+    @field_validator("addon_versions")
+    @classmethod
+    def _addon_versions(cls, v: dict[str, str]) -> dict[str, str]:
+        known = [a.name for a in eks_catalog.ADDONS]
+        for name, version in v.items():
+            if name not in known:
+                raise ValueError(f"unknown add-on {name!r} (the platform installs: {', '.join(known)})")
+            if not re.match(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$", version):
+                raise ValueError(f"{name}: {version!r} is not an EKS add-on version (vX.Y.Z-eksbuild.N)")
         return v
 
 
@@ -77,8 +146,8 @@ class ClusterConfig(StrictModel):
 
 
 class Taint(StrictModel):
-    key: str = Field(min_length=1, max_length=253)
-    value: str = Field("", max_length=63)
+    key: LabelKey = Field(min_length=1, max_length=253)
+    value: LabelValue = Field("", max_length=63)
     effect: TaintEffect = "NoSchedule"
 
 
@@ -86,13 +155,13 @@ class NodePoolConfig(StrictModel):
     """A group of nodes of one kind. Sizes are the autoscaler's bounds; `desiredSize` is the initial size."""
 
     name: Name
-    instance_types: list[str] = Field(min_length=1)
+    instance_types: Annotated[list[str], UniqueList] = Field(min_length=1)
     capacity_type: Literal["on-demand", "spot"] = "on-demand"
     min_size: int = Field(1, ge=0)
-    max_size: int = Field(3, ge=1)
+    max_size: int = Field(3, ge=1, le=1000)
     desired_size: Optional[int] = Field(None, ge=0, description="Initial size; defaults to minSize.")
     disk_size_gib: int = Field(50, ge=20, le=16384)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -111,33 +180,234 @@ class NodePoolConfig(StrictModel):
 
 
 class SystemPoolConfig(NodePoolConfig):
+    """The CPU pool running the platform's own services (CoreDNS, gateway, Prometheus, the autoscaler)."""
+
     name: Name = "system"
-    instance_types: list[str] = Field(default_factory=lambda: ["m7i.large"], min_length=1)
+    instance_types: Annotated[list[str], UniqueList] = Field(default_factory=lambda: ["m7i.large"], min_length=1)
     min_size: int = Field(2, ge=1)
     ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"] = (
         "AL2023_x86_64_STANDARD"
     )
 
 
-class GpuPoolConfig(NodePoolConfig):
-    """A GPU pool: tainted `nvidia.com/gpu` NoSchedule so only pods that ask for GPUs land there."""
+def _gpu_instance_type(name: str) -> str:
+    if name not in GPU_INSTANCE_TYPES:
+        family = name.split(".", 1)[0]
+        if family in gpu_families():
+            raise ValueError(f"{name!r} is not a known size of the {family} GPU family (see serving/catalog/instances.py)")
+        raise ValueError(
+            f"{name!r} has no NVIDIA GPU (or is not in serving/catalog/instances.py); GPU families: {', '.join(gpu_families())}"
+        )
+    return name
 
+
+GpuInstanceTypeName = Annotated[str, AfterValidator(_gpu_instance_type)]
+
+
+class TimeSlicingConfig(StrictModel):
+    """NVIDIA time-slicing: each GPU is advertised `replicas` times; pods share it without memory isolation."""
+
+    replicas: int = Field(ge=2, le=48)
+
+
+class GpuPoolConfig(NodePoolConfig):
+    """A GPU pool: tainted `nvidia.com/gpu` NoSchedule so only pods that tolerate it (GPU pods) land there."""
+
+    instance_types: Annotated[list[GpuInstanceTypeName], UniqueList] = Field(min_length=1)
     min_size: int = Field(0, ge=0)
     disk_size_gib: int = Field(200, ge=50, le=16384)
     ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = "AL2023_x86_64_NVIDIA"
+    time_slicing: Optional[TimeSlicingConfig] = None
+    #: How MIG partitions are advertised by the device plugin (GPUs that support MIG only: A100, H100, H200, B200).
+    mig_strategy: Literal["none", "single", "mixed"] = "none"
+
+    @field_validator("instance_types")
+    @classmethod
+    def _one_shape(cls, v: list[str]) -> list[str]:
+        shapes = {GPU_INSTANCE_TYPES[t].shape for t in v}
+        if len(shapes) > 1:
+            desc = ", ".join(f"{t} ({s[0]} vCPU, {s[1] // 1024} GiB, {s[2]} GPU)" for t in v for s in [GPU_INSTANCE_TYPES[t].shape])
+            raise ValueError(
+                f"instance types of one pool must have the same vCPUs, memory and GPUs (the autoscaler sizes a node "
+                f"from the first type): {desc}; put other sizes in another pool"
+            )
+        return v
+
+    # --- what other components ask about a GPU pool ---------------------------------------------------------
+    @property
+    def instance(self) -> GpuInstanceType:
+        """The pool's instance type (all its types share vCPUs, memory and GPUs)."""
+        return GPU_INSTANCE_TYPES[self.instance_types[0]]
+
+    @property
+    def gpus_per_node(self) -> int:
+        """Physical NVIDIA GPUs on each node of the pool."""
+        return self.instance.gpus
+
+    @property
+    def allocatable_gpus_per_node(self) -> int:
+        """`nvidia.com/gpu` each node advertises: physical GPUs times the time-slicing replicas."""
+        return self.gpus_per_node * (self.time_slicing.replicas if self.time_slicing else 1)
+
+    @property
+    def gpu_memory_gib(self) -> int:
+        """Memory of one GPU (the smallest among the pool's types)."""
+        return min(GPU_INSTANCE_TYPES[t].gpu_memory_gib for t in self.instance_types)
+
+
+class GpuSoftwareConfig(StrictModel):
+    """What makes GPUs schedulable and observable."""
+
+    #: `devicePlugin`: the NVIDIA device plugin chart on GPU nodes (EKS NVIDIA AMIs already ship the driver and the
+    #: container toolkit). `gpuOperator`: the NVIDIA GPU operator (device plugin, GPU feature discovery, MIG manager),
+    #: with its driver and toolkit installers off for the same reason.
+    mode: Literal["devicePlugin", "gpuOperator"] = "devicePlugin"
+    dcgm_exporter: bool = True
+    scrape_interval: str = Field("15s", pattern=r"^[0-9]+(s|m)$")
+
+
+class AutoscalerConfig(StrictModel):
+    """cluster-autoscaler, scaling the EKS managed node groups (from zero for GPU pools with minSize 0)."""
+
+    #: Unset: on for `eks`, off for `existing` (an existing cluster scales itself).
+    enabled: Optional[bool] = None
+    expander: Literal["least-waste", "random", "most-pods", "price"] = "least-waste"
+    #: How long a node must be unneeded before it is removed (GPU nodes are expensive: keep it short in dev).
+    scale_down_unneeded_time: AutoscalerDuration = "10m"
+    scale_down_delay_after_add: AutoscalerDuration = "10m"
+    #: Give up on a node that has not joined after this long (GPU AMIs boot slower than CPU ones).
+    max_node_provision_time: AutoscalerDuration = "15m"
 
 
 class NodePoolsConfig(StrictModel):
     system: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
     gpu: list[GpuPoolConfig] = Field(default_factory=list)
+    gpu_software: GpuSoftwareConfig = Field(default_factory=GpuSoftwareConfig)
+    autoscaler: AutoscalerConfig = Field(default_factory=AutoscalerConfig)
 
     def gpu_pool(self, name: str) -> Optional[GpuPoolConfig]:
         return next((p for p in self.gpu if p.name == name), None)
 
+    @property
+    def all(self) -> list[NodePoolConfig]:
+        return [self.system, *self.gpu]
+
+
+def autoscaler_enabled(cfg: "PlatformConfig") -> bool:
+    explicit = cfg.node_pools.autoscaler.enabled
+    return (cfg.cluster.mode == "eks") if explicit is None else explicit
+
+
+def subnet_cidrs(eks: EksConfig) -> tuple[list[str], list[str]]:
+    """(private, public) subnet CIDRs, one per AZ: the configured ones, or carved from the VPC: the VPC is split in
+    8, the first `availabilityZones` eighths are private subnets (pods take their addresses), the last eighth is
+    split in 8 again for the public subnets (NAT gateways and load balancers only)."""
+    vpc = _network(eks.vpc_cidr)
+    eighths = list(vpc.subnets(prefixlen_diff=3))
+    private = eks.private_subnet_cidrs or [str(n) for n in eighths[: eks.availability_zones]]
+    public = eks.public_subnet_cidrs or [str(n) for n in list(eighths[7].subnets(prefixlen_diff=3))[: eks.availability_zones]]
+    return private, public
+
+
+def _label_issues(pool: NodePoolConfig, loc: tuple[str | int, ...]) -> list[Issue]:
+    from .. import conventions  # conventions imports this module
+
+    issues = []
+    for key in pool.labels:
+        if key in conventions.RESERVED_LABELS:
+            issues.append(Issue((*loc, "labels", key), f"{key!r} is set by the platform on every pool; remove it"))
+    # cluster-autoscaler reads labels and taints of a pool at zero nodes from ASG tags
+    # `k8s.io/cluster-autoscaler/node-template/{label,taint}/<key>`; an ASG tag key is at most 128 characters.
+    for key in pool.labels:
+        if len(f"k8s.io/cluster-autoscaler/node-template/label/{key}") > 128:
+            issues.append(Issue((*loc, "labels", key), "label key too long for the autoscaler's node-template tag (<= 82 characters)"))
+    for i, taint in enumerate(pool.taints):
+        if len(f"k8s.io/cluster-autoscaler/node-template/taint/{taint.key}") > 128:
+            issues.append(Issue((*loc, "taints", i, "key"), "taint key too long for the autoscaler's node-template tag (<= 82 characters)"))
+        if taint.key == conventions.GPU_TAINT.key:
+            issues.append(Issue((*loc, "taints", i, "key"), f"the {taint.key!r} taint is added by the platform; remove it"))
+    return issues
+
+
+def _eks_issues(cfg: "PlatformConfig") -> list[Issue]:
+    eks = cfg.cluster.eks
+    loc = ("cluster", "eks")
+    issues: list[Issue] = []
+    vpc = _network(eks.vpc_cidr)
+    for key, given in (("privateSubnetCidrs", eks.private_subnet_cidrs), ("publicSubnetCidrs", eks.public_subnet_cidrs)):
+        if given and len(given) != eks.availability_zones:
+            issues.append(Issue((*loc, key), f"{len(given)} subnets for availabilityZones {eks.availability_zones}: "
+                                             f"give exactly one subnet per availability zone"))
+        for i, c in enumerate(given):
+            if not _network(c).subnet_of(vpc):
+                issues.append(Issue((*loc, key, i), f"{c} is not inside vpcCidr {eks.vpc_cidr}"))
+    private, public = subnet_cidrs(eks)
+    nets = [(_network(c), c) for c in [*private, *public]]
+    for i, (a, ca) in enumerate(nets):
+        for b, cb in nets[i + 1:]:
+            if a.overlaps(b):
+                issues.append(Issue((*loc, "privateSubnetCidrs"), f"subnets {ca} and {cb} overlap"))
+    try:
+        eks_catalog.addon_versions(eks.kubernetes_version, eks.addon_versions)
+    except KeyError as exc:
+        issues.append(Issue((*loc, "kubernetesVersion"),
+                            f"no pinned add-on versions for Kubernetes {eks.kubernetes_version} ({exc.args[0]}): add a "
+                            f"row to serving/catalog/eks.py ADDON_VERSIONS or set cluster.eks.addonVersions"))
+    if autoscaler_enabled(cfg) and eks.kubernetes_version not in eks_catalog.CLUSTER_AUTOSCALER_TAGS:
+        issues.append(Issue((*loc, "kubernetesVersion"),
+                            f"no cluster-autoscaler release pinned for Kubernetes {eks.kubernetes_version} "
+                            f"(serving/catalog/eks.py CLUSTER_AUTOSCALER_TAGS has {', '.join(eks_catalog.CLUSTER_AUTOSCALER_TAGS)})"))
+    if cfg.environment == "prod":
+        if eks.availability_zones < 3:
+            issues.append(Issue((*loc, "availabilityZones"), "prod runs in at least 3 availability zones"))
+        if eks.nat_gateways != "perAz":
+            issues.append(Issue((*loc, "natGateways"), "prod needs a NAT gateway per AZ (perAz): one NAT is a single point of failure"))
+    return issues
+
+
+def _gpu_pool_issues(cfg: "PlatformConfig", pool: GpuPoolConfig, loc: tuple[str | int, ...]) -> list[Issue]:
+    issues: list[Issue] = []
+    bottlerocket = eks_catalog.is_bottlerocket(pool.ami_type)
+    if pool.mig_strategy != "none":
+        no_mig = [t for t in pool.instance_types if not GPU_INSTANCE_TYPES[t].family.mig]
+        if no_mig:
+            issues.append(Issue((*loc, "migStrategy"),
+                                f"{', '.join(no_mig)} ({GPU_INSTANCE_TYPES[no_mig[0]].gpu_model}) does not support MIG"))
+        if pool.time_slicing is not None:
+            issues.append(Issue((*loc, "timeSlicing"), "choose MIG or time-slicing for a pool, not both"))
+        if bottlerocket:
+            issues.append(Issue((*loc, "migStrategy"),
+                                "MIG on Bottlerocket is configured through Bottlerocket's own device plugin settings; "
+                                "use amiType AL2023_x86_64_NVIDIA for MIG pools"))
+    if bottlerocket and cfg.node_pools.gpu_software.mode == "gpuOperator":
+        issues.append(Issue((*loc, "amiType"),
+                            "Bottlerocket runs its own NVIDIA device plugin; the GPU operator needs AL2023_x86_64_NVIDIA pools"))
+    return issues
+
 
 def checks(cfg: "PlatformConfig") -> list[Issue]:
-    issues = duplicate_names(cfg.node_pools.gpu, ("nodePools", "gpu"))
-    for i, pool in enumerate(cfg.node_pools.gpu):
-        if pool.name == cfg.node_pools.system.name:
+    pools = cfg.node_pools
+    issues = duplicate_names(pools.gpu, ("nodePools", "gpu"))
+    for i, pool in enumerate(pools.gpu):
+        if pool.name == pools.system.name:
             issues.append(Issue(("nodePools", "gpu", i, "name"), f"{pool.name!r} is the system pool's name"))
+    issues += _label_issues(pools.system, ("nodePools", "system"))
+    for i, pool in enumerate(pools.gpu):
+        loc: tuple[str | int, ...] = ("nodePools", "gpu", i)
+        issues += _label_issues(pool, loc)
+        issues += _gpu_pool_issues(cfg, pool, loc)
+    if pools.gpu_software.mode == "gpuOperator" and len({p.mig_strategy for p in pools.gpu}) > 1:
+        issues.append(Issue(("nodePools", "gpuSoftware", "mode"),
+                            "the GPU operator applies one MIG strategy to the cluster; give every GPU pool the same migStrategy"))
+
+    if cfg.cluster.mode == "existing":
+        if "eks" in cfg.cluster.model_fields_set:
+            issues.append(Issue(("cluster", "eks"), "the eks block only applies to mode 'eks'; remove it"))
+        if pools.autoscaler.enabled:
+            issues.append(Issue(("nodePools", "autoscaler", "enabled"),
+                                "cluster-autoscaler scales EKS node groups; an existing cluster brings its own autoscaling"))
+    else:
+        if cfg.cluster.existing is not None:
+            issues.append(Issue(("cluster", "existing"), "the existing block only applies to mode 'existing'; remove it"))
+        issues += _eks_issues(cfg)
     return issues
