@@ -8,9 +8,11 @@ import pulumi
 import pulumi_random as random
 
 from .components.autoscaler import ClusterAutoscaler
+from .components.autoscaling import Autoscaling
 from .components.cluster import Cluster
 from .components.gateway import Gateway
 from .components.gpu import GpuSoftware
+from .components.logging import Logging
 from .components.model import ModelServing
 from .components.monitoring import Monitoring
 from .components.team import Team
@@ -32,8 +34,16 @@ class Platform(pulumi.ComponentResource):
         self.autoscaler = (
             ClusterAutoscaler(f"{name}-autoscaler", cfg, self.cluster, opts=me) if autoscaler_enabled(cfg) else None
         )
-        self.gateway = Gateway(f"{name}-gateway", cfg, k8s_provider, opts=me)
-        self.monitoring = Monitoring(f"{name}-monitoring", cfg, k8s_provider, random_provider, opts=me)
+        # Monitoring first: kube-prometheus-stack brings the CRDs (ServiceMonitor, PodMonitor, PrometheusRule) the
+        # other charts' and components' monitors need.
+        self.monitoring = Monitoring(
+            f"{name}-monitoring", cfg, k8s_provider, random_provider, depends_on=[self.node_pools], opts=me
+        )
+        platform_deps = [self.node_pools, self.monitoring.release]
+        self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)
+        self.logging = Logging(f"{name}-logging", cfg, self.cluster, depends_on=platform_deps, opts=me)
+        # KEDA: its CRDs (ScaledObject) must exist before any model's autoscaler.
+        self.autoscaling = Autoscaling(f"{name}-autoscaling", k8s_provider, depends_on=platform_deps, opts=me)
         self.gpu = (
             GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring], opts=me)
             if cfg.node_pools.gpu else None
@@ -47,7 +57,7 @@ class Platform(pulumi.ComponentResource):
                 self.teams[m.team].namespace_name,
                 self.gateway,
                 k8s_provider,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools, self.autoscaling]),
             )
             for m in cfg.models
         }
