@@ -4,20 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 STACK  ?= dev
+# Offline checkers (checkov) whose dependency pins clash with the program's: a virtualenv of their own.
+TOOLS       := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat requirements-tools.txt | cksum | cut -d' ' -f1)
 
-.PHONY: plan test schema clean
+.PHONY: plan test tools schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
+$(TOOLS_STAMP): requirements-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	@rm -f $(TOOLS)/.installed-* && touch $@
+
+## Install the offline checkers (checkov) into .venv-tools; `make test` does it too.
+tools: $(TOOLS_STAMP)
+
 ## Print the offline deploy plan of a stack (default dev): make plan STACK=prod
 plan: $(STAMP)
 	@$(BIN)/python -m serving plan --stack $(STACK)
 
 ## Run the whole test suite.
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	@$(BIN)/python -m pytest -q
 
 ## Regenerate the stack-file JSON Schema used by editors.
@@ -25,4 +36,4 @@ schema: $(STAMP)
 	@mkdir -p schema && $(BIN)/python -m serving schema > schema/stack.schema.json
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TOOLS)

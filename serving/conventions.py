@@ -46,6 +46,10 @@ PART_OF = "ml-serving-platform"
 MODEL_LABEL = f"{DOMAIN}/model"
 MODEL_VERSION_LABEL = f"{DOMAIN}/model-version"
 TEAM_LABEL = f"{DOMAIN}/team"
+#: Which of a model's Deployments a pod belongs to: `primary`, `canary` or `shadow`.
+TRACK_LABEL = f"{DOMAIN}/track"
+#: PriorityClass of model-serving pods: above batch/dev workloads, below system-node-critical.
+SERVING_PRIORITY_CLASS = "model-serving"
 #: Label Prometheus uses to select the platform's own ServiceMonitors / PrometheusRules (no reliance on `release`).
 MONITORING_SELECTOR = {f"{DOMAIN}/monitoring": "platform"}
 

@@ -1,4 +1,10 @@
-"""A team: its namespace with Pod Security admission `restricted`, a ResourceQuota and a LimitRange."""
+"""A team: its namespace (Pod Security admission `restricted`), ResourceQuota, LimitRange and a default-deny
+NetworkPolicy; plus the one PriorityClass every model-serving pod uses.
+
+Models live in their team's namespace: the quota caps what the team's models may use in total (GPUs included), the
+LimitRange gives defaults to containers that state nothing (model pods always state their resources), and the
+default-deny policy means a pod talks to nothing unless a model's own NetworkPolicy allows it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,31 @@ from .. import conventions as cv
 from ..config import TeamConfig
 from .k8s import meta
 
+#: Pod Security admission, enforced and also reported (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
+POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/audit": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+
+#: Value of the serving PriorityClass: above the default 0 (batch, notebooks) so serving pods preempt them when a
+#: node is full, far below system-cluster-critical (2000000000).
+SERVING_PRIORITY = 100000
+
+
+def serving_priority_class(name: str, provider: k8s.Provider, opts: pulumi.ResourceOptions) -> k8s.scheduling.v1.PriorityClass:
+    """The cluster-wide PriorityClass `conventions.SERVING_PRIORITY_CLASS` of model pods."""
+    return k8s.scheduling.v1.PriorityClass(
+        name,
+        metadata=meta(cv.SERVING_PRIORITY_CLASS, labels=cv.common_labels("model-serving", "scheduling")),
+        value=SERVING_PRIORITY,
+        global_default=False,
+        preemption_policy="PreemptLowerPriority",
+        description="Online model serving: preempts batch and development pods when capacity is short.",
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=provider)),
+    )
+
 
 class Team(pulumi.ComponentResource):
     """`serving:team:Team`."""
@@ -19,32 +50,54 @@ class Team(pulumi.ComponentResource):
         super().__init__("serving:team:Team", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.namespace_name = cv.team_namespace(team.name)
+        labels = {cv.TEAM_LABEL: team.name, cv.APP_PART_OF: cv.PART_OF, cv.MANAGED_BY: "pulumi"}
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=meta(
-                self.namespace_name,
-                labels={
-                    cv.TEAM_LABEL: team.name,
-                    # Pod Security admission (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            ),
+            metadata=meta(self.namespace_name, labels={**labels, **POD_SECURITY_LABELS}),
             opts=child,
         )
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))
-        k8s.core.v1.ResourceQuota(
+        q = team.quota
+        self.quota = k8s.core.v1.ResourceQuota(
             f"{name}-quota",
-            metadata=meta("team-quota", self.namespace_name),
-            spec=k8s.core.v1.ResourceQuotaSpecArgs(
-                hard={
-                    "requests.cpu": team.quota.cpu,
-                    "requests.memory": team.quota.memory,
-                    "limits.memory": team.quota.memory,
-                    f"requests.{cv.GPU_RESOURCE}": str(team.quota.gpus),
+            metadata=meta("team-quota", self.namespace_name, labels),
+            spec={
+                "hard": {
+                    "requests.cpu": q.cpu,
+                    "requests.memory": q.memory,
+                    "limits.memory": q.memory,
+                    # Extended resources are quota'd by request only (requests == limits for GPUs).
+                    f"requests.{cv.GPU_RESOURCE}": str(q.gpus),
+                    "pods": str(q.pods),
+                    "requests.storage": q.storage,
                 }
-            ),
+            },
+            opts=in_ns,
+        )
+        lim = team.limits
+        self.limit_range = k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=meta("team-limits", self.namespace_name, labels),
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "defaultRequest": {"cpu": lim.default_cpu_request, "memory": lim.default_memory_request},
+                        # No default CPU limit on purpose: CPU limits throttle latency-sensitive servers.
+                        "default": {"memory": lim.default_memory_limit},
+                        # No GPU max: Kubernetes defaults a container's limit to `max` when `default` lacks it,
+                        # which would hand every container GPUs; the namespace quota caps GPUs instead.
+                        "max": {"memory": lim.max_memory},
+                    }
+                ]
+            },
+            opts=in_ns,
+        )
+        # Nothing in the namespace talks to or from anything unless a model's own NetworkPolicy allows it.
+        self.default_deny = k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata=meta("default-deny", self.namespace_name, labels),
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
             opts=in_ns,
         )
         self.register_outputs({"namespace": self.namespace_name})

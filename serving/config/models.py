@@ -1,88 +1,617 @@
-"""Model and team config: one entry per served model, shaped like KServe's InferenceService spec."""
+"""Model and team config: one entry per served model, shaped like KServe's InferenceService spec.
+
+A model is small and declarative; everything else has a default that is right for its runtime:
+
+    - name: llama-chat
+      team: nlp
+      runtime: vllm
+      version: "2026-11-01"
+      artifact: {uri: s3://models/llama-3.1-8b/2026-11-01, sizeGi: 16}
+      resources: {gpus: 1}
+      scaling: {minReplicas: 1, maxReplicas: 4}
+      canary: {version: "2026-11-15", artifact: {uri: s3://models/llama-3.1-8b/2026-11-15, sizeGi: 16}, weight: 10}
+
+Fields split in two kinds (see `VERSION_FIELDS`): *version fields* say WHAT is served (runtime, image, artifact,
+canary/shadow candidates) and are promoted from one environment to the next unchanged; every other field says HOW
+MUCH / WHERE in this environment (replicas, resources, pools, hosts, route options) and stays per environment.
+Promoting a canary is an edit of version fields: copy the canary's `version`/`artifact`/`image` into the model and
+drop `canary`; the plan then shows the primary Deployment rolling to the new version and the canary going away.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+import copy
+import fnmatch
+import math
+import re
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .base import CpuQuantity, Issue, MemoryQuantity, Name, StrictModel, duplicate_names
+from ..catalog.runtimes import PRESETS, RuntimePreset, ScalingMetric, runtime_names
+from .base import (
+    CpuQuantity,
+    Issue,
+    MemoryQuantity,
+    Name,
+    Secret,
+    StrictModel,
+    cpu_cores,
+    duplicate_names,
+    memory_bytes,
+)
+from .gateway import HOSTNAME_PATTERN, RouteOptions
 
 if TYPE_CHECKING:
     from .platform import PlatformConfig
 
+# ---------------------------------------------------------------------------------------------------------------
+# Teams
+
 
 class Quota(StrictModel):
+    """The team namespace's ResourceQuota: the sum over all its pods (requests; memory limits too)."""
+
     cpu: CpuQuantity = "32"
     memory: MemoryQuantity = "128Gi"
     gpus: int = Field(4, ge=0)
+    pods: int = Field(100, ge=1)
+    #: Sum of PersistentVolumeClaim sizes (model caches are generic ephemeral volumes: they count here).
+    storage: MemoryQuantity = "2Ti"
+
+
+class LimitDefaults(StrictModel):
+    """The team namespace's LimitRange for containers that do not say what they need (model pods always do)."""
+
+    default_cpu_request: CpuQuantity = "100m"
+    default_memory_request: MemoryQuantity = "256Mi"
+    default_memory_limit: MemoryQuantity = "1Gi"
+    #: The largest memory limit one container may have.
+    max_memory: MemoryQuantity = "256Gi"
+
+    @model_validator(mode="after")
+    def _order(self) -> "LimitDefaults":
+        if memory_bytes(self.default_memory_request) > memory_bytes(self.default_memory_limit):
+            raise ValueError("defaultMemoryRequest must be <= defaultMemoryLimit")
+        if memory_bytes(self.default_memory_limit) > memory_bytes(self.max_memory):
+            raise ValueError("defaultMemoryLimit must be <= maxMemory")
+        return self
 
 
 class TeamConfig(StrictModel):
     name: Name
     quota: Quota = Field(default_factory=Quota)
+    limits: LimitDefaults = Field(default_factory=LimitDefaults)
 
 
-class Resources(StrictModel):
-    cpu: Optional[CpuQuantity] = None
-    memory: Optional[MemoryQuantity] = None
-    gpus: int = Field(0, ge=0, le=16)
-    #: The GPU pool to run on; may be omitted when exactly one GPU pool exists.
-    gpu_pool: Optional[Name] = None
+# ---------------------------------------------------------------------------------------------------------------
+# Models
+
+#: An image reference pinned by tag and/or digest (`repo:tag`, `repo@sha256:...`, `repo:tag@sha256:...`); never
+#: an implicit or explicit `latest`.
+IMAGE_PATTERN = re.compile(
+    r"^(?P<repo>[a-z0-9]+(?:[._\-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._\-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.\-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+
+
+def _image(value: str) -> str:
+    m = IMAGE_PATTERN.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not an image reference (registry/repo:tag or registry/repo@sha256:<64 hex>)")
+    if not m.group("tag") and not m.group("digest"):
+        raise ValueError(f"{value!r} has neither tag nor digest: pin it (repo:tag, or repo@sha256:... for immutability)")
+    if m.group("tag") == "latest" and not m.group("digest"):
+        raise ValueError(f"{value!r}: 'latest' is not a pin; use a version tag or a digest")
+    return value
+
+
+def image_with_tag(image: str, tag: str) -> str:
+    """`repo:old` -> `repo:<tag>` (a preset's image with the model's `runtimeVersion`)."""
+    m = IMAGE_PATTERN.match(image)
+    assert m is not None
+    return f"{m.group('repo')}:{tag}"
+
+
+#: `s3://bucket/prefix`, `hf://owner/model[:revision]`, or `image://` (the model is baked into the image).
+ARTIFACT_URI = re.compile(r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+|hf://[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?|image://)$")
 
 
 class Artifact(StrictModel):
-    #: `s3://bucket/prefix`, `hf://org/model` or `image://` (the model is baked into the image).
-    uri: str = Field(pattern=r"^(s3://[a-z0-9.\-]{3,63}/.+|hf://[\w.\-]+/[\w.\-]+|image://)$")
+    """Where the model's files come from. Downloaded by an init container into a volume the server reads."""
+
+    uri: str = Field(description="s3://bucket/prefix, hf://owner/model[:revision] or image:// (baked into the image)")
+    #: Approximate size on disk; sizes the cache volume and the startup-probe budget.
+    size_gi: float = Field(1, gt=0, le=4096)
+    #: Where the download is kept: `volume` (a generic ephemeral volume on the default StorageClass, gp3 on EKS),
+    #: `emptyDir` (node disk), `auto` (volume from 10 GiB up). Either survives container restarts, so a crashed or
+    #: liveness-killed server restarts without downloading again.
+    cache: Literal["auto", "volume", "emptyDir"] = "auto"
+    #: Hugging Face token for gated/private `hf://` models (a Pulumi secret; stored in a Kubernetes Secret).
+    hf_token: Optional[Secret] = None
+    #: `image://` only: where the model sits inside the image (default: the runtime's model directory).
+    path: Optional[str] = Field(None, pattern=r"^/[\w.\-/]*$")
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, v: str) -> str:
+        if not ARTIFACT_URI.match(v):
+            raise ValueError(f"{v!r} is not a supported artifact URI (s3://bucket/prefix, hf://owner/model[:revision], image://)")
+        return v
+
+    @model_validator(mode="after")
+    def _per_scheme(self) -> "Artifact":
+        if self.hf_token is not None and self.scheme != "hf":
+            raise ValueError("hfToken only applies to hf:// artifacts")
+        if self.path is not None and self.scheme != "image":
+            raise ValueError("path only applies to image:// artifacts (downloads always land in the runtime's model directory)")
+        return self
+
+    @property
+    def scheme(self) -> str:
+        return self.uri.split("://", 1)[0]
+
+    @property
+    def downloaded(self) -> bool:
+        return self.scheme != "image"
+
+    @property
+    def cache_volume(self) -> bool:
+        """True: a generic ephemeral volume; False: an emptyDir."""
+        return self.cache == "volume" or (self.cache == "auto" and self.size_gi >= 10)
+
+    def s3_location(self) -> tuple[str, str]:
+        """(bucket, key prefix without trailing slash) of an s3:// URI."""
+        bucket, _, prefix = self.uri[len("s3://") :].partition("/")
+        return bucket, prefix.rstrip("/")
+
+
+class Resources(StrictModel):
+    """Per replica. Unset cpu/memory take the runtime's defaults. Memory is requested and limited alike."""
+
+    cpu: Optional[CpuQuantity] = None
+    memory: Optional[MemoryQuantity] = None
+    #: A CPU limit (unset: none, so the server is never throttled below what the node has free; the request
+    #: still guarantees its share).
+    cpu_limit: Optional[CpuQuantity] = None
+    gpus: int = Field(0, ge=0, le=16)
+    #: The GPU pool to run on; may be omitted when exactly one GPU pool exists.
+    gpu_pool: Optional[Name] = None
+    #: Size of /dev/shm for runtimes that use shared memory (default: 1/4 of memory, at most 16Gi).
+    shm_size: Optional[MemoryQuantity] = None
+
+
+_CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
+
+
+class ActiveHours(StrictModel):
+    """A daily window (KEDA cron trigger) during which at least one replica runs; outside it the model may scale
+    to zero. Needed for scale to zero: a request to a model with no pods is answered by the gateway itself (Envoy
+    Gateway has no upstream to count it), so traffic cannot wake the model."""
+
+    timezone: str = "UTC"
+    #: Cron expressions (minute hour day-of-month month day-of-week) starting and ending the window.
+    start: str = "0 8 * * 1-5"
+    end: str = "0 19 * * 1-5"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)") from None
+        return v
+
+    @field_validator("start", "end")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v):
+            raise ValueError(f"{v!r} is not a cron expression with 5 fields (minute hour day month weekday)")
+        return v
 
 
 class Scaling(StrictModel):
+    """Replica bounds and the signal autoscaling follows. minReplicas == maxReplicas: a fixed size, no autoscaler."""
+
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(1, ge=1)
+    #: `cpu` (HPA on CPU utilisation) or a Prometheus signal through KEDA: `requests` (requests/s per replica),
+    #: `queue` (requests waiting per replica) or `latency` (p95 seconds). Default: the runtime's.
+    metric: Optional[ScalingMetric] = None
+    #: Per-replica target of the metric (default: the runtime's).
+    target: Optional[float] = Field(None, gt=0)
+    #: How long the load must stay low before replicas are removed (default 300 s; 600 s with GPUs: a GPU replica
+    #: is slow to come back).
+    scale_down_stabilization_seconds: Optional[int] = Field(None, ge=0, le=3600)
+    #: With minReplicas 0: when at least one replica runs (scale to zero outside these hours).
+    active_hours: Optional[ActiveHours] = None
 
     @model_validator(mode="after")
     def _bounds(self) -> "Scaling":
         if self.min_replicas > self.max_replicas:
             raise ValueError(f"minReplicas ({self.min_replicas}) must be <= maxReplicas ({self.max_replicas})")
+        if self.min_replicas == 0:
+            if self.metric == "cpu":
+                raise ValueError("minReplicas 0 (scale to zero) needs a request-driven metric (requests, queue or latency), not cpu")
+            if self.active_hours is None:
+                raise ValueError(
+                    "minReplicas 0 needs activeHours: a model with no pods cannot be woken by a request (the gateway "
+                    "answers it without reaching any backend), so it runs during activeHours and may scale to zero outside"
+                )
+        elif self.active_hours is not None:
+            raise ValueError("activeHours only applies with minReplicas 0 (scale to zero outside those hours)")
         return self
 
+    @property
+    def autoscaled(self) -> bool:
+        return self.min_replicas != self.max_replicas
 
-class Canary(StrictModel):
-    version: str = Field(min_length=1, max_length=63)
+
+class Candidate(StrictModel):
+    """A second version served next to the primary (canary) or fed a copy of its traffic (shadow).
+
+    Unset fields take the primary's value; a candidate differs in at least its `version`.
+    """
+
+    version: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     artifact: Optional[Artifact] = None
+    image: Optional[str] = None
+    runtime_version: Optional[str] = Field(None, pattern=r"^[\w][\w.\-]{0,127}$")
+    replicas: int = Field(1, ge=1, le=20)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else _image(v)
+
+
+class Canary(Candidate):
     weight: int = Field(10, ge=0, le=100, description="Percent of traffic sent to the canary.")
+
+
+class Shadow(Candidate):
+    percent: int = Field(10, ge=1, le=100, description="Percent of requests mirrored to the shadow (responses discarded).")
+
+
+class ServerOptions(StrictModel):
+    """The server container: required for the `custom` runtime, optional overrides otherwise."""
+
+    port: Optional[int] = Field(None, ge=1024, le=65535)
+    ready_path: Optional[str] = Field(None, pattern=r"^/\S*$")
+    live_path: Optional[str] = Field(None, pattern=r"^/\S*$")
+    metrics_path: Optional[str] = Field(None, pattern=r"^/\S*$")
+    metrics_port: Optional[int] = Field(None, ge=1024, le=65535)
+    #: Extra arguments appended to the runtime's (e.g. `--max-model-len=8192`); the whole argument list for `custom`.
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    #: Explicit startup budget in seconds (default: from the runtime and the artifact's size).
+    startup_timeout_seconds: Optional[int] = Field(None, ge=30, le=7200)
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+                raise ValueError(f"{key!r} is not an environment variable name")
+        return v
+
+
+class Exposure(RouteOptions):
+    """How clients reach the model: a path on the shared gateway host (`/models/<name>`, rewritten to `/` for the
+    server) or a host of its own, plus the gateway's per-route options (timeouts, retries, rate limit, auth)."""
+
+    #: A host of its own (must be covered by the gateway's hostname, e.g. `*.models.example.com`); path is then `/`.
+    host: Optional[str] = Field(None, pattern=HOSTNAME_PATTERN)
+    #: Path prefix on the gateway host (default `/models/<name>`).
+    path: Optional[str] = Field(None, pattern=r"^(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)+$")
+
+    @model_validator(mode="after")
+    def _host_or_path(self) -> "Exposure":
+        if self.host is not None and self.path is not None:
+            raise ValueError("set host (served at its root) or path (on the gateway host), not both")
+        if self.host is not None and self.host.startswith("*."):
+            raise ValueError("a model's host must be a single host, not a wildcard")
+        return self
 
 
 class ModelConfig(StrictModel):
     name: Name
     team: Name
-    runtime: str = Field(min_length=1)
+    runtime: str = Field(min_length=1, description=f"One of: {', '.join(runtime_names())}")
+    #: Overrides the tag of the runtime's pinned image (e.g. a newer vLLM).
+    runtime_version: Optional[str] = Field(None, pattern=r"^[\w][\w.\-]{0,127}$")
+    #: A whole image reference (tag and/or digest): the runtime's image built with the model, or a `custom` server.
+    image: Optional[str] = None
     version: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     artifact: Artifact
     resources: Resources = Field(default_factory=Resources)
     scaling: Scaling = Field(default_factory=Scaling)
     canary: Optional[Canary] = None
+    shadow: Optional[Shadow] = None
+    server: ServerOptions = Field(default_factory=ServerOptions)
+    exposure: Exposure = Field(default_factory=Exposure)
+
+    @field_validator("name")
+    @classmethod
+    def _service_name(cls, v: str) -> str:
+        # The model's Services are `<name>`, `<name>-canary`, `<name>-shadow`: DNS-1035 labels (a letter first).
+        if not v[0].isalpha():
+            raise ValueError("a model name must start with a letter (it names Kubernetes Services)")
+        if len(v) > 56:
+            raise ValueError("a model name has at most 56 characters (room for the '-canary'/'-shadow' suffix)")
+        return v
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown runtime {v!r} (known runtimes: {', '.join(runtime_names())})")
+        return v
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else _image(v)
+
+    @model_validator(mode="after")
+    def _runtime_fit(self) -> "ModelConfig":
+        preset = PRESETS[self.runtime]
+        if preset.name == "custom":
+            missing = [k for k, v in (("image", self.image), ("server.port", self.server.port),
+                                      ("server.readyPath", self.server.ready_path)) if v is None]
+            if missing:
+                raise ValueError(f"runtime 'custom' needs {', '.join(missing)} (any container with a port and a health path)")
+            if self.runtime_version is not None:
+                raise ValueError("runtimeVersion has no meaning for runtime 'custom': pin the tag in image")
+        if self.image is not None and self.runtime_version is not None:
+            raise ValueError("set image (a whole reference) or runtimeVersion (the preset image's tag), not both")
+        if preset.requires_gpu and self.resources.gpus == 0:
+            raise ValueError(f"runtime {self.runtime!r} needs a GPU: set resources.gpus")
+        for kind, cand in (("canary", self.canary), ("shadow", self.shadow)):
+            if cand is not None and cand.version == self.version:
+                raise ValueError(f"{kind}.version must differ from version ({self.version!r}): it is the candidate's")
+        if self.canary is not None and self.shadow is not None and self.canary.version == self.shadow.version:
+            raise ValueError("canary and shadow serve the same version: use one of them")
+        return self
+
+    # --- resolved values (defaults applied) ---------------------------------------------------------------------
+    @property
+    def preset(self) -> RuntimePreset:
+        return PRESETS[self.runtime]
+
+    @property
+    def cpu(self) -> str:
+        return self.resources.cpu or self.preset.default_cpu
+
+    @property
+    def memory(self) -> str:
+        return self.resources.memory or self.preset.default_memory
+
+    @property
+    def metric(self) -> ScalingMetric:
+        return self.scaling.metric or self.preset.default_metric
+
+    @property
+    def metric_target(self) -> float:
+        return self.scaling.target if self.scaling.target is not None else self.preset.default_targets[self.metric]
+
+    @property
+    def port(self) -> int:
+        port = self.server.port or self.preset.port
+        assert port is not None  # custom requires server.port
+        return port
+
+    @property
+    def metrics_port(self) -> int:
+        return self.server.metrics_port or self.preset.metrics_port or self.port
+
+    @property
+    def path(self) -> str:
+        """The route's path prefix on the gateway (`/` with a host of its own)."""
+        if self.exposure.host is not None:
+            return "/"
+        return self.exposure.path or f"/models/{self.name}"
+
+    def startup_budget_seconds(self, artifact: Optional[Artifact] = None) -> int:
+        """Seconds the server gets from container start to ready: explicit, or from the runtime and model size."""
+        if self.server.startup_timeout_seconds is not None:
+            return self.server.startup_timeout_seconds
+        size = (artifact or self.artifact).size_gi
+        return int(self.preset.startup_base_seconds + math.ceil(size * self.preset.startup_seconds_per_gib))
+
+    def image_ref(self, candidate: Optional[Candidate] = None) -> str:
+        """The server image of the primary, or of a canary/shadow candidate (unset candidate fields: the primary's)."""
+        base = self.preset.image_for(self.resources.gpus)
+        if candidate is not None and candidate.image:
+            return candidate.image
+        if candidate is not None and candidate.runtime_version:
+            assert self.image or base
+            return image_with_tag(self.image or base or "", candidate.runtime_version)
+        if self.image:
+            return self.image
+        assert base is not None  # custom requires image
+        return image_with_tag(base, self.runtime_version) if self.runtime_version else base
+
+    def candidates(self) -> list[tuple[str, Candidate]]:
+        """[("canary", canary), ("shadow", shadow)] for those that are set."""
+        return [(k, c) for k, c in (("canary", self.canary), ("shadow", self.shadow)) if c is not None]
+
+    def pods_at_most(self) -> int:
+        """Pods of this model at maxReplicas during a rolling update (one surge pod per Deployment)."""
+        return self.scaling.max_replicas + 1 + sum(c.replicas + 1 for _, c in self.candidates())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Version fields (promotion) vs environment fields
+
+#: Paths (YAML keys) of a model entry that say WHAT is served. `serving promote` copies exactly these from one
+#: stack's model to the same-named model of another stack; a missing path in the source removes it in the target.
+VERSION_FIELDS: tuple[str, ...] = (
+    "runtime",
+    "runtimeVersion",
+    "image",
+    "version",
+    "artifact.uri",
+    "artifact.sizeGi",
+    "artifact.path",
+    "canary",
+    "shadow",
+)
+#: Everything else is per environment: replicas and autoscaling, resources and GPU pool, team, host/path and route
+#: options, server tuning, artifact cache and token.
+ENVIRONMENT_FIELDS: tuple[str, ...] = (
+    "name", "team", "resources", "scaling", "server", "exposure", "artifact.cache", "artifact.hfToken",
+)
+
+_MISSING = object()
+
+
+def _get(raw: Mapping[str, Any], path: str) -> Any:
+    node: Any = raw
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def version_fields(model: Mapping[str, Any]) -> dict[str, Any]:
+    """The version fields set in one raw model entry (camelCase YAML mapping): {path: value}."""
+    out = {}
+    for path in VERSION_FIELDS:
+        value = _get(model, path)
+        if value is not _MISSING:
+            out[path] = copy.deepcopy(value)
+    return out
+
+
+def with_version_fields(target: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of raw model entry `target` whose version fields are those of `source` (others untouched)."""
+    out = copy.deepcopy(dict(target))
+    for path in VERSION_FIELDS:
+        value = _get(source, path)
+        *parents, leaf = path.split(".")
+        node: Any = out
+        for part in parents:
+            if value is _MISSING and not isinstance(node.get(part), dict):
+                node = None
+                break
+            node = node.setdefault(part, {})
+        if node is None:
+            continue
+        if value is _MISSING:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = copy.deepcopy(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cross-field checks
+
+
+def _host_covered(host: str, gateway_host: str) -> bool:
+    return host == gateway_host or (gateway_host.startswith("*.") and fnmatch.fnmatchcase(host, gateway_host)
+                                    and host.count(".") == gateway_host.count("."))
 
 
 def checks(cfg: "PlatformConfig") -> list[Issue]:
+    from ..observability.metrics import QUEUE_RUNTIMES  # imported here: observability imports the config package
+
     issues = duplicate_names(cfg.teams, ("teams",)) + duplicate_names(cfg.models, ("models",))
-    teams = {t.name for t in cfg.teams}
+    teams = {t.name: t for t in cfg.teams}
     gpu_pools = [p.name for p in cfg.node_pools.gpu]
+    routes: dict[tuple[str, str], int] = {}
     for i, m in enumerate(cfg.models):
         if m.team not in teams:
             issues.append(Issue(("models", i, "team"), f"unknown team {m.team!r} (teams: {', '.join(sorted(teams)) or 'none'})"))
         if m.resources.gpus > 0:
-            if m.resources.gpu_pool is None:
+            pool_name = m.resources.gpu_pool
+            if pool_name is None:
                 if len(gpu_pools) != 1:
                     issues.append(Issue(
                         ("models", i, "resources", "gpuPool"),
                         f"a model with GPUs needs gpuPool when there are {len(gpu_pools)} GPU pools ({', '.join(gpu_pools) or 'none'})",
                     ))
-            elif m.resources.gpu_pool not in gpu_pools:
+                else:
+                    pool_name = gpu_pools[0]
+            elif pool_name not in gpu_pools:
                 issues.append(Issue(
                     ("models", i, "resources", "gpuPool"),
-                    f"unknown GPU pool {m.resources.gpu_pool!r} (GPU pools: {', '.join(gpu_pools) or 'none'})",
+                    f"unknown GPU pool {pool_name!r} (GPU pools: {', '.join(gpu_pools) or 'none'})",
                 ))
+                pool_name = None
+            pool = cfg.node_pools.gpu_pool(pool_name) if pool_name else None
+            if pool is not None:
+                per_node = pool.allocatable_gpus_per_node
+                if m.resources.gpus > per_node:
+                    issues.append(Issue(
+                        ("models", i, "resources", "gpus"),
+                        f"{m.resources.gpus} GPUs per replica, but a node of pool {pool.name!r} "
+                        f"({', '.join(pool.instance_types)}) has {per_node}: the pod could never be scheduled",
+                    ))
+                elif m.preset.llm and m.artifact.size_gi > m.resources.gpus * pool.gpu_memory_gib:
+                    issues.append(Issue(
+                        ("models", i, "artifact", "sizeGi"),
+                        f"{m.artifact.size_gi:g} GiB of weights do not fit in {m.resources.gpus} x {pool.gpu_memory_gib} GiB "
+                        f"of GPU memory on pool {pool.name!r}: ask for more GPUs (tensor parallel) or a larger GPU",
+                    ))
         elif m.resources.gpu_pool is not None:
             issues.append(Issue(("models", i, "resources", "gpuPool"), "gpuPool is set but gpus is 0"))
+        if m.scaling.autoscaled and m.metric == "queue" and m.runtime not in QUEUE_RUNTIMES:
+            issues.append(Issue(
+                ("models", i, "scaling", "metric"),
+                f"runtime {m.runtime!r} exports no request queue the platform reads (queue works with: "
+                f"{', '.join(sorted(QUEUE_RUNTIMES))}); use requests, latency or cpu",
+            ))
+        if m.resources.cpu_limit is not None and cpu_cores(m.resources.cpu_limit) < cpu_cores(m.cpu):
+            issues.append(Issue(("models", i, "resources", "cpuLimit"), f"cpuLimit is below the CPU request ({m.cpu})"))
+        host = m.exposure.host or cfg.gateway.hostname
+        if m.exposure.host is not None and not _host_covered(m.exposure.host, cfg.gateway.hostname):
+            issues.append(Issue(
+                ("models", i, "exposure", "host"),
+                f"{m.exposure.host!r} is not served by the gateway (its hostname is {cfg.gateway.hostname!r}; use a "
+                f"wildcard gateway hostname such as '*.{cfg.gateway.hostname.removeprefix('*.')}' for per-model hosts)",
+            ))
+        key = (host, m.path)
+        if key in routes and cfg.models[routes[key]].name != m.name:  # same name: already a duplicate-name issue
+            issues.append(Issue(("models", i, "exposure"), f"{host}{m.path} is already the route of models[{routes[key]}]"))
+        routes[key] = i
+    issues += _quota_checks(cfg, teams)
     return issues
+
+
+def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> list[Issue]:
+    """A team's quota must admit all its models at maxReplicas, with one surge pod per Deployment during a rollout:
+    otherwise the autoscaler asks for replicas the quota silently refuses."""
+    issues: list[Issue] = []
+    for ti, team in enumerate(cfg.teams):
+        models = [m for m in cfg.models if m.team == team.name]
+        if not models:
+            continue
+        cpu = sum(m.pods_at_most() * cpu_cores(m.cpu) for m in models)
+        mem = sum(m.pods_at_most() * memory_bytes(m.memory) for m in models)
+        gpus = sum(m.pods_at_most() * m.resources.gpus for m in models)
+        pods = sum(m.pods_at_most() for m in models)
+        names = ", ".join(m.name for m in models)
+        for key, need, have, shown in (
+            ("cpu", cpu, cpu_cores(team.quota.cpu), f"{cpu:g} CPUs"),
+            ("memory", mem, memory_bytes(team.quota.memory), f"{mem / 2**30:g}Gi"),
+            ("gpus", gpus, team.quota.gpus, f"{gpus} GPUs"),
+            ("pods", pods, team.quota.pods, f"{pods} pods"),
+        ):
+            if need > have:
+                issues.append(Issue(
+                    ("teams", ti, "quota", key),
+                    f"too small for the team's models ({names}) at maxReplicas plus one rollout surge pod each: "
+                    f"they need {shown}",
+                ))
+        for m in models:
+            if memory_bytes(m.memory) > memory_bytes(team.limits.max_memory):
+                i = cfg.models.index(m)
+                issues.append(Issue(("models", i, "resources", "memory"), f"team {team.name!r} allows at most {team.limits.max_memory} per container (limits.maxMemory)"))
+    return issues
+

@@ -1,0 +1,551 @@
+"""Per-model serving stacks, tested through the real program: capture the dev/prod plans (or a variant written with
+`stack_root`) and assert on what each model gets: workloads, routes, autoscalers, security, scheduling, isolation."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import pytest
+
+from serving import conventions as cv
+from serving.config import PlatformConfig, validate_stack_file
+from serving.plan import Plan, Secret, capture_plan, render_json, render_tree
+from serving.plan.model import ResourceState, is_kubernetes_object
+from serving.plan.render import kubernetes_manifest
+from serving.stackfile import read_stack
+
+from .conftest import platform_of, repo_stack
+from .schemas import validate_object
+
+MODEL_TYPE = "serving:model:ModelServing"
+TEAM_TYPE = "serving:team:Team"
+
+
+# --- helpers shared by the model/team/checkov tests ---------------------------------------------------------------
+
+
+@functools.cache
+def repo_plan(stack: str) -> Plan:
+    """The plan of the repository's stack (captured once per test session)."""
+    return capture_plan(stack)
+
+
+@functools.cache
+def repo_config(stack: str) -> PlatformConfig:
+    return validate_stack_file(read_stack(stack))
+
+
+def descendants(plan: Plan, urn: str) -> list[ResourceState]:
+    out: list[ResourceState] = []
+    todo = [urn]
+    while todo:
+        for step in plan.children(todo.pop()):
+            out.append(step.state)
+            todo.append(step.urn)
+    return out
+
+
+def component(plan: Plan, type_: str, name: str) -> ResourceState:
+    (state,) = [s for s in plan.resources if s.type == type_ and s.name == name]
+    return state
+
+
+def model_resources(plan: Plan, model: str) -> list[ResourceState]:
+    """Every resource registered under the model's ModelServing component."""
+    (state,) = [s for s in plan.resources if s.type == MODEL_TYPE and s.name.endswith(f"-model-{model}")]
+    return descendants(plan, state.urn)
+
+
+def team_resources(plan: Plan, team: str) -> list[ResourceState]:
+    (state,) = [s for s in plan.resources if s.type == TEAM_TYPE and s.name.endswith(f"-team-{team}")]
+    return descendants(plan, state.urn)
+
+
+def manifests(states: list[ResourceState]) -> list[dict[str, Any]]:
+    return [kubernetes_manifest(s) for s in states if is_kubernetes_object(s)]
+
+
+def objects(plan: Plan, model: str, kind: str) -> dict[str, dict[str, Any]]:
+    """metadata.name -> manifest of the model's objects of one kind."""
+    return {m["metadata"]["name"]: m for m in manifests(model_resources(plan, model)) if m["kind"] == kind}
+
+
+def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    return deployment["spec"]["template"]["spec"]
+
+
+def server(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = [c for c in pod_spec(deployment)["containers"] if c["name"] == "server"]
+    return container
+
+
+def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, str]) -> bool:
+    """Kubernetes toleration matching (core/v1 Toleration.ToleratesTaint)."""
+    for t in tolerations or []:
+        if t.get("effect") and t["effect"] != taint["effect"]:
+            continue
+        if t.get("key") and t["key"] != taint["key"]:
+            continue
+        if t.get("operator", "Equal") == "Exists" or t.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def plan_of(stack_root: Callable[..., Path], doc: dict[str, Any], stack: str = "dev") -> Plan:
+    return capture_plan(stack, root=stack_root(**{stack: doc}))
+
+
+def model_entry(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(m for m in platform_of(doc)["models"] if m["name"] == name)
+
+
+STACKS = ["dev", "prod"]
+
+
+# --- a complete stack per model -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_model_gets_a_complete_serving_stack(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    assert {"vllm", "triton"} <= {m.runtime for m in cfg.models}
+    assert any(m.runtime.startswith("mlserver") for m in cfg.models)
+    assert any(m.canary for m in cfg.models), "each stack shows a canary"
+    for m in cfg.models:
+        kinds: dict[str, list[str]] = {}
+        for doc in manifests(model_resources(plan, m.name)):
+            kinds.setdefault(doc["kind"], []).append(doc["metadata"]["name"])
+        workloads = sorted([m.name] + [f"{m.name}-{t}" for t, _ in m.candidates()])
+        assert sorted(kinds["Deployment"]) == workloads, m.name
+        assert sorted(kinds["Service"]) == workloads
+        assert sorted(kinds["PodDisruptionBudget"]) == workloads
+        for kind in ("ServiceAccount", "HTTPRoute", "BackendTrafficPolicy", "NetworkPolicy", "ServiceMonitor", "PrometheusRule"):
+            assert kinds.get(kind) == [m.name], (m.name, kind)
+        autoscalers = kinds.get("ScaledObject", []) + kinds.get("HorizontalPodAutoscaler", [])
+        assert autoscalers == ([m.name] if m.scaling.autoscaled else []), m.name
+        types = {s.type for s in model_resources(plan, m.name)}
+        if m.artifact.scheme == "s3" and cfg.cluster.mode == "eks":
+            assert {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:eks/podIdentityAssociation:PodIdentityAssociation"} <= types
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_validates_against_kubernetes_and_crd_schemas(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    docs = [d for m in cfg.models for d in manifests(model_resources(plan, m.name))]
+    docs += [d for t in cfg.teams for d in manifests(team_resources(plan, t.name))]
+    docs += [kubernetes_manifest(s) for s in plan.resources if s.type == "kubernetes:scheduling.k8s.io/v1:PriorityClass"]
+    assert len(docs) > 40
+    errors = {f"{d['kind']}/{d['metadata'].get('namespace', '')}/{d['metadata']['name']}": validate_object(d) for d in docs}
+    assert {k: v for k, v in errors.items() if v} == {}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_model_urls_are_stack_outputs(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    urls = plan.outputs["modelUrls"]
+    for m in cfg.models:
+        assert urls[m.name].endswith(f"://{cfg.gateway.hostname}/models/{m.name}")
+
+
+# --- scheduling ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_gpu_model_is_schedulable_on_a_configured_pool(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    checked = 0
+    for m in cfg.models:
+        for name, dep in objects(plan, m.name, "Deployment").items():
+            spec = pod_spec(dep)
+            gpus = int(server(dep)["resources"].get("limits", {}).get(cv.GPU_RESOURCE, 0))
+            if not gpus:
+                # A CPU model never tolerates the GPU taint, so it never takes a GPU node.
+                assert not tolerates(spec.get("tolerations"), cv.GPU_TAINT.model_dump()), name
+                continue
+            fits = []
+            for pool in cfg.node_pools.gpu:
+                labels = cv.pool_labels(pool)
+                selected = all(labels.get(k) == v for k, v in spec["nodeSelector"].items())
+                tolerated = all(tolerates(spec["tolerations"], t.model_dump()) for t in cv.pool_taints(pool))
+                if selected and tolerated and gpus <= pool.allocatable_gpus_per_node:
+                    fits.append(pool.name)
+            assert fits, f"{name}: no GPU pool takes it"
+            checked += 1
+    assert checked >= 2
+
+
+def test_a_model_asking_more_gpus_than_its_pool_has_is_a_config_error() -> None:
+    from serving.config import ConfigError, parse_platform
+
+    doc = repo_stack("prod")
+    model_entry(doc, "llama-chat")["resources"]["gpus"] = 4
+    with pytest.raises(ConfigError) as exc:
+        parse_platform(platform_of(doc), "Pulumi.prod.yaml")
+    (err,) = [e for e in exc.value.errors if "resources.gpus" in e]
+    assert "models[0].resources.gpus: 4 GPUs per replica, but a node of pool 'gpu-a10'" in err
+    assert "could never be scheduled" in err
+
+
+def test_gpu_pods_spread_across_zones_best_effort_cpu_pods_strictly() -> None:
+    plan = repo_plan("prod")
+    llama = objects(plan, "llama-chat", "Deployment")["llama-chat"]
+    churn = objects(plan, "churn", "Deployment")["churn"]
+    zone = {d: next(c for c in pod_spec(x)["topologySpreadConstraints"] if c["topologyKey"] == "topology.kubernetes.io/zone")
+            for d, x in (("llama", llama), ("churn", churn))}
+    assert zone["llama"]["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert zone["churn"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert zone["churn"]["labelSelector"]["matchLabels"] == {cv.MODEL_LABEL: "churn", cv.TRACK_LABEL: "primary"}
+    assert pod_spec(llama)["priorityClassName"] == cv.SERVING_PRIORITY_CLASS
+    (pc,) = [s for s in plan.resources if s.type == "kubernetes:scheduling.k8s.io/v1:PriorityClass"]
+    assert kubernetes_manifest(pc)["metadata"]["name"] == cv.SERVING_PRIORITY_CLASS
+
+
+# --- pods ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_model_pods_are_hardened(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    for m in cfg.models:
+        (sa,) = objects(plan, m.name, "ServiceAccount").values()
+        assert sa["automountServiceAccountToken"] is False
+        for name, dep in objects(plan, m.name, "Deployment").items():
+            spec = pod_spec(dep)
+            assert spec["serviceAccountName"] == m.name and spec["automountServiceAccountToken"] is False
+            assert spec["securityContext"]["runAsNonRoot"] is True
+            assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert dep["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+            for c in spec["containers"] + spec.get("initContainers", []):
+                sc = c["securityContext"]
+                assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False, name
+                assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsUser"] >= 10000
+                assert c["resources"]["requests"]["memory"] == c["resources"]["limits"]["memory"] or c["name"] != "server"
+            srv = server(dep)
+            assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(srv)
+            assert srv["lifecycle"]["preStop"]["sleep"]["seconds"] > 0
+            assert spec["terminationGracePeriodSeconds"] > srv["lifecycle"]["preStop"]["sleep"]["seconds"]
+            mounts = {v["mountPath"]: v for v in srv["volumeMounts"]}
+            assert "/tmp" in mounts, "scratch space under the read-only root filesystem"
+
+
+def test_probes_follow_the_runtime_and_the_startup_budget_follows_model_size(stack_root: Callable[..., Path]) -> None:
+    plan = repo_plan("prod")
+    llama = server(objects(plan, "llama-chat", "Deployment")["llama-chat"])
+    assert llama["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    # vLLM: 180 s base + 10 s/GiB x 16 GiB = 340 s -> 34 probes 10 s apart.
+    assert llama["startupProbe"]["failureThreshold"] * llama["startupProbe"]["periodSeconds"] == 340
+    vision = server(objects(plan, "vision", "Deployment")["vision"])
+    assert vision["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert vision["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert [p["containerPort"] for p in vision["ports"]] == [8000, 8002]
+
+    doc = repo_stack("dev")
+    model_entry(doc, "llama-chat")["artifact"]["sizeGi"] = 20
+    model_entry(doc, "churn")["server"] = {"startupTimeoutSeconds": 900}
+    variant = plan_of(stack_root, doc)
+    llama = server(objects(variant, "llama-chat", "Deployment")["llama-chat"])
+    assert llama["startupProbe"]["failureThreshold"] == 38  # (180 + 200) / 10
+    churn = server(objects(variant, "churn", "Deployment")["churn"])
+    assert churn["startupProbe"]["failureThreshold"] == 90
+
+
+def test_runtime_containers_get_their_presets_command_ports_and_env() -> None:
+    plan = repo_plan("prod")
+    llama = server(objects(plan, "llama-chat", "Deployment")["llama-chat"])
+    assert llama["image"] == "vllm/vllm-openai:v0.11.0"
+    assert llama["command"] == ["vllm", "serve"]
+    assert llama["args"][:1] == ["/mnt/models"] and "--served-model-name" in llama["args"]
+    assert llama["args"][-2:] == ["--max-model-len=8192", "--gpu-memory-utilization=0.90"]
+    assert llama["resources"]["limits"][cv.GPU_RESOURCE] == "1"
+    churn = server(objects(plan, "churn", "Deployment")["churn"])
+    env = {e["name"]: e["value"] for e in churn["env"]}
+    assert env["MLSERVER_MODEL_IMPLEMENTATION"] == "mlserver_sklearn.SKLearnModel"
+    assert env["MLSERVER_MODEL_NAME"] == "churn" and env["MLSERVER_MODEL_VERSION"] == "v11"
+    canary_env = {e["name"]: e["value"] for e in server(objects(plan, "churn", "Deployment")["churn-canary"])["env"]}
+    assert canary_env["MLSERVER_MODEL_VERSION"] == "v12"
+    assert "cpu" not in churn["resources"]["limits"], "no CPU limit unless configured"
+
+
+# --- artifacts ----------------------------------------------------------------------------------------------------
+
+
+def test_artifacts_are_downloaded_once_into_a_cache_the_server_reads() -> None:
+    plan = repo_plan("prod")
+    llama = objects(plan, "llama-chat", "Deployment")["llama-chat"]
+    spec = pod_spec(llama)
+    (init,) = spec["initContainers"]
+    env = {e["name"]: e.get("value") for e in init["env"]}
+    assert env["ARTIFACT_URI"] == "s3://example-models-prod/llama-3.1-8b-instruct/2026-10-15"
+    assert init["image"].startswith("kserve/storage-initializer:v")
+    assert ".download-complete" in init["command"][-1], "a restarted pod skips a complete download"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    claim = volumes["model"]["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "21Gi"  # 16 GiB x 1.2 + 1, rounded up
+    assert "storageClassName" not in claim, "the cluster's default class (gp3)"
+    mount = next(v for v in server(llama)["volumeMounts"] if v["name"] == "model")
+    assert mount == {"name": "model", "mountPath": "/mnt/models", "subPath": "model", "readOnly": True}
+    shadow_init = pod_spec(objects(plan, "llama-chat", "Deployment")["llama-chat-shadow"])["initContainers"][0]
+    assert {e["name"]: e.get("value") for e in shadow_init["env"]}["ARTIFACT_URI"].endswith("/2026-11-01")
+    churn = pod_spec(objects(plan, "churn", "Deployment")["churn"])
+    assert {v["name"]: v for v in churn["volumes"]}["model"] == {"name": "model", "emptyDir": {"sizeLimit": "3Gi"}}
+
+
+def test_each_models_role_reads_only_its_own_prefixes() -> None:
+    plan = repo_plan("prod")
+    states = model_resources(plan, "llama-chat")
+    (policy,) = [s for s in states if s.type == "aws:iam/rolePolicy:RolePolicy"]
+    doc = json.loads(policy.inputs["policy"])
+    reads = [r for st in doc["Statement"] if st["Action"] == "s3:GetObject" for r in st["Resource"]]
+    assert sorted(reads) == [
+        "arn:aws:s3:::example-models-prod/llama-3.1-8b-instruct/2026-10-15/*",
+        "arn:aws:s3:::example-models-prod/llama-3.1-8b-instruct/2026-11-01/*",
+    ]
+    (listing,) = [st for st in doc["Statement"] if st["Action"] == "s3:ListBucket"]
+    assert listing["Resource"] == "arn:aws:s3:::example-models-prod"
+    assert all(p.startswith("llama-3.1-8b-instruct/2026-1") for p in listing["Condition"]["StringLike"]["s3:prefix"])
+    (assoc,) = [s for s in states if s.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation"]
+    assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("team-nlp", "llama-chat")
+    (role,) = [s for s in states if s.type == "aws:iam/role:Role"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == "llama-chat"
+
+
+def test_existing_cluster_makes_no_aws_resources_and_says_how_s3_is_read(stack_root: Callable[..., Path]) -> None:
+    doc = repo_stack("dev")
+    platform_of(doc)["cluster"] = {"mode": "existing", "name": "kind-dev", "existing": {"context": "kind-dev"}}
+    plan = plan_of(stack_root, doc)
+    for name in ("llama-chat", "churn"):
+        assert not [s for s in model_resources(plan, name) if s.type.startswith("aws:")]
+        init = pod_spec(objects(plan, name, "Deployment")[name])["initContainers"][0]
+        assert "AWS_DEFAULT_REGION" not in {e["name"] for e in init["env"]}
+    warnings = [d.message for d in plan.diagnostics if d.severity == "warning" and "no IAM role" in d.message]
+    assert any("model churn" in w and "team-tabular/churn" in w for w in warnings)
+
+
+def test_hugging_face_token_goes_into_a_secret_and_is_never_printed(stack_root: Callable[..., Path]) -> None:
+    token = "hf_do_not_print_me_0123456789"
+    doc = repo_stack("dev")
+    llama = model_entry(doc, "llama-chat")
+    llama["artifact"] = {"uri": "hf://meta-llama/Llama-3.1-8B-Instruct:0e9e39f249a16976918f6564b8830bc894c89659",
+                         "sizeGi": 16, "hfToken": token}
+    plan = plan_of(stack_root, doc)
+    (secret,) = objects(plan, "llama-chat", "Secret").values()
+    (state,) = [s for s in model_resources(plan, "llama-chat") if s.type == "kubernetes:core/v1:Secret"]
+    assert isinstance(state.inputs["stringData"]["token"], Secret)
+    assert secret["stringData"] == {"token": "[secret]"}
+    spec = pod_spec(objects(plan, "llama-chat", "Deployment")["llama-chat"])
+    init = spec["initContainers"][0]
+    env = {e["name"]: e.get("value") for e in init["env"]}
+    assert env["ARTIFACT_URI"].startswith("hf://meta-llama/") and env["HF_TOKEN_PATH"] == "/var/run/secrets/huggingface/token"
+    assert {v["name"]: v for v in spec["volumes"]}["hf-token"]["secret"]["secretName"] == "llama-chat-hf-token"
+    assert not [s for s in model_resources(plan, "llama-chat") if s.type.startswith("aws:")], "no S3, no role"
+    for text in (render_tree(plan), render_json(plan), json.dumps(plan.outputs, default=str)):
+        assert token not in text
+
+
+def test_a_model_baked_into_its_image_has_no_download(stack_root: Callable[..., Path]) -> None:
+    doc = repo_stack("dev")
+    churn = model_entry(doc, "churn")
+    churn.update({"image": "ghcr.io/example/churn-mlserver:v12", "artifact": {"uri": "image://", "path": "/opt/model"}})
+    del churn["canary"]
+    plan = plan_of(stack_root, doc)
+    dep = objects(plan, "churn", "Deployment")["churn"]
+    assert "initContainers" not in pod_spec(dep)
+    assert "model" not in {v["name"] for v in pod_spec(dep)["volumes"]}
+    env = {e["name"]: e["value"] for e in server(dep)["env"]}
+    assert env["MLSERVER_MODEL_URI"] == "/opt/model" and server(dep)["image"] == "ghcr.io/example/churn-mlserver:v12"
+
+
+# --- exposure and rollout -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_canary_weights_are_consistent(stack: str) -> None:
+    plan, cfg = repo_plan(stack), repo_config(stack)
+    for m in cfg.models:
+        (route,) = objects(plan, m.name, "HTTPRoute").values()
+        (rule,) = route["spec"]["rules"]
+        refs = rule["backendRefs"]
+        services = objects(plan, m.name, "Service")
+        assert all(r["name"] in services for r in refs)
+        if m.canary is None:
+            assert [r["name"] for r in refs] == [m.name]
+            continue
+        assert sum(r["weight"] for r in refs) == 100
+        assert {r["name"]: r["weight"] for r in refs} == {m.name: 100 - m.canary.weight, f"{m.name}-canary": m.canary.weight}
+        canary = objects(plan, m.name, "Deployment")[f"{m.name}-canary"]
+        assert canary["spec"]["template"]["metadata"]["labels"][cv.MODEL_VERSION_LABEL] == m.canary.version
+        assert services[f"{m.name}-canary"]["spec"]["selector"] == {cv.MODEL_LABEL: m.name, cv.TRACK_LABEL: "canary"}
+
+
+def test_route_rewrites_the_model_prefix_and_mirrors_to_the_shadow() -> None:
+    plan = repo_plan("prod")
+    (route,) = objects(plan, "llama-chat", "HTTPRoute").values()
+    assert route["spec"]["hostnames"] == ["models.example.com"]
+    assert route["spec"]["parentRefs"][0]["kind"] == "Gateway"
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/models/llama-chat"}}]
+    filters = {f["type"]: f for f in rule["filters"]}
+    assert filters["URLRewrite"]["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
+    assert filters["RequestMirror"]["requestMirror"] == {"backendRef": {"name": "llama-chat-shadow", "port": 80}, "percent": 10}
+    assert [r["name"] for r in rule["backendRefs"]] == ["llama-chat"], "the shadow gets copies, never live traffic"
+    shadow = objects(plan, "llama-chat", "Deployment")["llama-chat-shadow"]
+    assert shadow["spec"]["replicas"] == 1
+    assert shadow["spec"]["template"]["metadata"]["labels"][cv.MODEL_VERSION_LABEL] == "2026-11-01"
+
+
+def test_route_options_become_gateway_policies_with_the_runtimes_timeout() -> None:
+    plan = repo_plan("prod")
+    (traffic,) = objects(plan, "llama-chat", "BackendTrafficPolicy").values()
+    assert traffic["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "llama-chat"}]
+    assert traffic["spec"]["timeout"]["http"]["requestTimeout"] == "600s", "LLM streaming needs a long timeout"
+    assert traffic["spec"]["rateLimit"]["local"]["rules"][0]["limit"] == {"requests": 20, "unit": "Second"}
+    (security,) = objects(plan, "llama-chat", "SecurityPolicy").values()
+    assert security["spec"]["jwt"]["providers"][0]["issuer"] == "https://auth.example.com/"
+    (churn,) = objects(plan, "churn", "BackendTrafficPolicy").values()
+    assert churn["spec"]["timeout"]["http"]["requestTimeout"] == "60s"
+
+
+def test_a_model_can_have_a_host_of_its_own(stack_root: Callable[..., Path]) -> None:
+    doc = repo_stack("dev")
+    platform_of(doc)["gateway"]["hostname"] = "*.models.dev.example.com"
+    platform_of(doc)["gateway"]["tls"] = {"mode": "secret", "secretName": "wildcard-tls"}
+    model_entry(doc, "churn")["exposure"] = {"host": "churn.models.dev.example.com"}
+    plan = plan_of(stack_root, doc)
+    (route,) = objects(plan, "churn", "HTTPRoute").values()
+    assert route["spec"]["hostnames"] == ["churn.models.dev.example.com"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"][0]["path"]["value"] == "/" and "filters" not in rule
+    assert plan.outputs["modelUrls"]["churn"].endswith("://churn.models.dev.example.com")
+
+
+def test_promoting_a_canary_is_a_version_field_edit_the_plan_shows(stack_root: Callable[..., Path]) -> None:
+    from serving.config.models import VERSION_FIELDS, with_version_fields
+
+    doc = repo_stack("dev")
+    churn = model_entry(doc, "churn")
+    promoted = copy.deepcopy(churn)
+    canary = promoted.pop("canary")
+    promoted.update(version=canary["version"], artifact=canary["artifact"])
+    entry = with_version_fields(churn, promoted)
+    assert "canary" not in entry and entry["version"] == "v13" and entry["scaling"] == churn["scaling"]
+    assert "canary" in VERSION_FIELDS and "scaling" not in VERSION_FIELDS
+    platform_of(doc)["models"] = [entry if m["name"] == "churn" else m for m in platform_of(doc)["models"]]
+    plan = plan_of(stack_root, doc)
+    deployments = objects(plan, "churn", "Deployment")
+    assert list(deployments) == ["churn"]
+    labels = deployments["churn"]["spec"]["template"]["metadata"]["labels"]
+    assert labels[cv.MODEL_VERSION_LABEL] == "v13"
+    (rule,) = next(iter(objects(plan, "churn", "HTTPRoute").values()))["spec"]["rules"]
+    assert rule["backendRefs"] == [{"name": "churn", "port": 80}]
+
+
+# --- autoscaling --------------------------------------------------------------------------------------------------
+
+
+def test_cpu_models_scale_on_cpu_with_an_hpa() -> None:
+    plan = repo_plan("prod")
+    (hpa,) = objects(plan, "churn", "HorizontalPodAutoscaler").values()
+    spec = hpa["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 6)
+    assert spec["metrics"][0]["resource"] == {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}
+    assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
+    assert "replicas" not in objects(plan, "churn", "Deployment")["churn"]["spec"], "the HPA owns the scale"
+    assert objects(plan, "churn", "Deployment")["churn-canary"]["spec"]["replicas"] == 2
+
+
+def test_llm_models_scale_on_their_queue_through_keda() -> None:
+    from serving.observability import metrics
+
+    plan = repo_plan("prod")
+    (so,) = objects(plan, "llama-chat", "ScaledObject").values()
+    spec = so["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (2, 3)
+    (trigger,) = spec["triggers"]
+    assert trigger["type"] == "prometheus" and trigger["metricType"] == "AverageValue"
+    assert trigger["metadata"]["serverAddress"] == cv.PROMETHEUS_URL
+    assert trigger["metadata"]["query"] == metrics.queue_length(metrics.ModelRef("team-nlp", "llama-chat"))
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 600, "GPU replicas are slow to come back"
+    assert behavior["scaleUp"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
+    assert "replicas" not in objects(plan, "llama-chat", "Deployment")["llama-chat"]["spec"]
+
+
+def test_dev_models_scale_to_zero_outside_active_hours() -> None:
+    plan = repo_plan("dev")
+    (so,) = objects(plan, "vision", "ScaledObject").values()
+    spec = so["spec"]
+    assert spec["minReplicaCount"] == 0
+    cron = next(t for t in spec["triggers"] if t["type"] == "cron")
+    assert cron["metadata"] == {"timezone": "Europe/Berlin", "start": "0 8 * * 1-5", "end": "0 19 * * 1-5", "desiredReplicas": "1"}
+    prom = next(t for t in spec["triggers"] if t["type"] == "prometheus")
+    assert "httproute/team-vision/vision/rule/" in prom["metadata"]["query"], "request rate at the gateway"
+
+
+def test_a_fixed_size_model_has_no_autoscaler() -> None:
+    plan = repo_plan("prod")
+    assert objects(plan, "vision", "Deployment")["vision"]["spec"]["replicas"] == 2
+    assert not objects(plan, "vision", "ScaledObject") and not objects(plan, "vision", "HorizontalPodAutoscaler")
+
+
+# --- network and monitoring ---------------------------------------------------------------------------------------
+
+
+def test_network_policy_admits_only_the_gateway_and_prometheus() -> None:
+    plan = repo_plan("prod")
+    (np,) = objects(plan, "vision", "NetworkPolicy").values()
+    spec = np["spec"]
+    assert spec["podSelector"] == {"matchLabels": {cv.MODEL_LABEL: "vision"}}
+    sources = {r["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]: [p["port"] for p in r["ports"]]
+               for r in spec["ingress"]}
+    assert sources == {cv.GATEWAY_NAMESPACE: [8000], cv.MONITORING_NAMESPACE: [8002]}
+    egress_ports = sorted({(p["protocol"], p["port"]) for r in spec["egress"] for p in r["ports"]})
+    assert egress_ports == [("TCP", 53), ("TCP", 80), ("TCP", 443), ("UDP", 53)]
+    pod_identity = next(r for r in spec["egress"] if r["ports"] == [{"protocol": "TCP", "port": 80}])
+    assert pod_identity["to"][0]["ipBlock"]["cidr"] == "169.254.170.23/32"
+
+
+def test_service_monitor_and_alert_rules_per_model() -> None:
+    from serving.observability.alerts import model_alert_rules
+
+    plan, cfg = repo_plan("prod"), repo_config("prod")
+    (sm,) = objects(plan, "churn", "ServiceMonitor").values()
+    assert cv.MONITORING_SELECTOR.items() <= sm["metadata"]["labels"].items()
+    assert sm["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "30s", "scheme": "http"}]
+    ports = {p["name"]: p for p in objects(plan, "churn", "Service")["churn"]["spec"]["ports"]}
+    assert ports["metrics"]["port"] == 8082 and ports["metrics"]["targetPort"] == "metrics"
+    (rule,) = objects(plan, "churn", "PrometheusRule").values()
+    assert cv.MONITORING_SELECTOR.items() <= rule["metadata"]["labels"].items()
+    expected = model_alert_rules(cfg.model("churn"), "team-tabular", slo=cfg.monitoring.slo,
+                                 grafana_url=f"https://{cfg.monitoring.grafana.host}")
+    assert rule["spec"]["groups"] == json.loads(json.dumps(expected))
+
+
+# --- isolation ----------------------------------------------------------------------------------------------------
+
+
+def _inputs_by_urn(plan: Plan) -> dict[str, Any]:
+    return {s.urn: json.dumps(s.inputs, sort_keys=True, default=repr) for s in plan.resources}
+
+
+def test_changing_one_model_changes_no_resource_of_another(stack_root: Callable[..., Path]) -> None:
+    base_doc = repo_stack("dev")
+    changed_doc = copy.deepcopy(base_doc)
+    churn = model_entry(changed_doc, "churn")
+    churn.update(version="v14", resources={"cpu": "2", "memory": "4Gi"}, scaling={"minReplicas": 2, "maxReplicas": 3})
+    churn["canary"]["weight"] = 50
+    churn["shadow"] = {"version": "v15", "artifact": {"uri": "s3://example-models-dev/churn/v15"}, "percent": 5}
+    platform_of(changed_doc)["teams"][2]["quota"]["cpu"] = "16"  # unchanged on purpose: the quota still fits
+    base = _inputs_by_urn(repo_plan("dev"))
+    changed_plan = plan_of(stack_root, changed_doc)
+    changed = _inputs_by_urn(changed_plan)
+    churn_urns = {s.urn for s in model_resources(changed_plan, "churn")}
+    churn_urns |= {s.urn for s in model_resources(repo_plan("dev"), "churn")}
+    differing = {u for u in set(base) | set(changed) if base.get(u) != changed.get(u)}
+    assert differing, "the change must show"
+    assert differing <= churn_urns | {s.urn for s in changed_plan.resources if s.type == MODEL_TYPE}, sorted(differing - churn_urns)
