@@ -10,16 +10,19 @@ from EKS Pod Identity on cert-manager's ServiceAccount (the route53 solver's amb
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from .. import conventions as cv
 from ..catalog import charts
 from ..config import PlatformConfig
 from .helm import chart_release
+from .iam import pod_identity_role
 from .k8s import custom_resource, meta
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 #: cert-manager's controller ServiceAccount (chart default name = release name `cert-manager`).
 SERVICE_ACCOUNT = "cert-manager"
@@ -80,13 +83,22 @@ class CertManager(pulumi.ComponentResource):
 
     issuer_name: str
 
-    def __init__(self, name: str, cfg: PlatformConfig, provider: k8s.Provider, gateway_ref: dict[str, str],
+    def __init__(self, name: str, cfg: PlatformConfig, cluster: "Cluster", gateway_ref: dict[str, str],
                  depends_on: Optional[list[pulumi.Resource]] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("serving:certs:CertManager", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider)
+        deps = list(depends_on or [])
+        tls = cfg.gateway.tls
+        if tls.acme_challenge == "dns01":
+            assert tls.dns01 is not None  # enforced by TlsConfig
+            identity = pod_identity_role(
+                f"{name}-identity", cluster, cv.CERT_MANAGER_NAMESPACE, SERVICE_ACCOUNT,
+                policy_json=route53_policy(tls.dns01.hosted_zone_id), parent=self,
+            )
+            deps.append(identity.association)
         self.release = chart_release(
             f"{name}-cert-manager", charts.CERT_MANAGER, cv.CERT_MANAGER_NAMESPACE, cert_manager_values(cfg),
-            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(depends_on or []))),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)),
             release_name="cert-manager",
         )
         self.issuer_name = CLUSTER_ISSUER_NAME

@@ -228,7 +228,7 @@ class Gateway(pulumi.ComponentResource):
         self.cert_manager: Optional[CertManager] = None
         if cfg.gateway.tls.mode == "acme":
             self.cert_manager = CertManager(
-                f"{name}-certs", cfg, provider, gateway_parent_ref(HTTP_LISTENER), depends_on=deps,
+                f"{name}-certs", cfg, cluster, gateway_parent_ref(HTTP_LISTENER), depends_on=deps,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.certificate = custom_resource(
