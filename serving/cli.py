@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .promote import add_promote_arguments, run_promote
 from .stackfile import REPO_ROOT, UnknownStackError
 
 EXIT_OK = 0
@@ -60,11 +61,17 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         default=REPO_ROOT,
         help="project directory holding Pulumi.yaml, the stack files and __main__.py (default: this checkout)",
     )
+    from .plan.diff_cli import add_diff_arguments
+
+    add_diff_arguments(parser)  # --base REV [--markdown] [--all-stacks]: the plan diff (serving/plan/diff_cli.py)
 
 
 def run_plan(args: argparse.Namespace) -> int:
     from .plan import capture_plan, render_json, render_tree, write_manifests
+    from .plan.diff_cli import run_diff, wants_diff
 
+    if wants_diff(args):
+        return run_diff(args)
     plan = capture_plan(args.stack, args.root)
     if args.manifests is not None:
         written = write_manifests(plan, args.manifests)
@@ -90,6 +97,7 @@ def run_schema(args: argparse.Namespace) -> int:
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("plan", "print the offline deploy plan of a stack (what `pulumi preview` would do)", add_plan_arguments, run_plan),
     Subcommand("schema", "print the JSON Schema of a stack file", add_schema_arguments, run_schema),
+    Subcommand("promote", "copy model versions from one stack to another (dev -> prod)", add_promote_arguments, run_promote),
 ]
 
 

@@ -3,7 +3,8 @@
 Computed from the captured resources' inputs (what would be deployed), not from the stack config, with the prices
 of `serving.catalog.prices`. Methods, stated in every report:
 
-- Node pool (`aws:eks/nodeGroup:NodeGroup`): nodes x (instance price + root volume `diskSize` GiB of gp3), at the
+- Node pool (`aws:eks/nodeGroup:NodeGroup`): nodes x (instance price + its gp3 volumes: the launch template's
+  `blockDeviceMappings`, else `diskSize`), at the
   pool's `scalingConfig.minSize` and `desiredSize`. On-demand pools with several instance types are priced at the
   first type (EKS managed node groups use the `prioritized` on-demand allocation strategy, in list order). Spot pools
   are an upper bound: the on-demand price of their most expensive type (the default maximum spot price).
@@ -73,7 +74,7 @@ class CostReport:
     source: str = prices.SOURCE
 
     def _total(self, attr: str) -> float:
-        return round(sum(getattr(line, attr) or 0.0 for line in self.lines if line.priced), 4)
+        return round(sum(getattr(line, attr) or 0.0 for line in self.lines if line.priced), 6)
 
     @property
     def hourly_min(self) -> float:
@@ -171,7 +172,26 @@ def pool_title(state: ResourceState) -> str:
     return f"{'GPU pool' if GPU_NODE_LABEL in labels else 'node pool'} {pool_name(state)}"
 
 
-def _node_pool(state: ResourceState, region: str) -> CostLine:
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
+def _disk_gib(state: ResourceState, launch_templates: Mapping[str, ResourceState]) -> int:
+    """GiB of gp3 per node: the node group's launch template's EBS volumes, else its `diskSize`, else EKS's 20."""
+    for urn in state.property_dependencies.get("launchTemplate", ()):
+        template = launch_templates.get(urn)
+        if template is None:
+            continue
+        sizes = [
+            _int(_get(m, "ebs", "volumeSize")) or 0
+            for m in (_get(template.inputs, "blockDeviceMappings", default=[]) or [])
+            if str(_get(m, "ebs", "volumeType", default="gp3")) == "gp3"
+        ]
+        if sizes:
+            return sum(sizes)
+    return _int(_get(state.inputs, "diskSize")) or 20  # EKS default root volume: 20 GiB
+
+
+def _node_pool(state: ResourceState, region: str, launch_templates: Mapping[str, ResourceState]) -> CostLine:
     inputs = state.inputs
     types = [str(t) for t in (_get(inputs, "instanceTypes", default=[]) or [])]
     capacity = str(_get(inputs, "capacityType", default="ON_DEMAND")).upper()
@@ -180,7 +200,7 @@ def _node_pool(state: ResourceState, region: str) -> CostLine:
     min_size = _int(_plain(scaling.get("minSize"))) or 0
     desired = _int(_plain(scaling.get("desiredSize")))
     desired = min_size if desired is None else desired
-    disk = _int(_get(inputs, "diskSize")) or 20  # EKS default root volume: 20 GiB
+    disk = _disk_gib(state, launch_templates)
     title = pool_title(state)
     kind_text = "spot" if spot else "on-demand"
     detail = f"{min_size}..{desired} x {'|'.join(types) or '?'} {kind_text}, {disk} GiB gp3 each"
@@ -201,7 +221,7 @@ def _node_pool(state: ResourceState, region: str) -> CostLine:
     if storage is None:
         return CostLine(state.urn, "node-pool", title, detail, None, None, spot, f"no {region} price for gp3")
     per_node = node + disk * storage
-    return CostLine(state.urn, "node-pool", title, detail, round(per_node * min_size, 4), round(per_node * desired, 4), spot)
+    return CostLine(state.urn, "node-pool", title, detail, per_node * min_size, per_node * desired, spot)
 
 
 def _fixed(key: str, kind: str, label: str, detail: str, hourly: Optional[float], region: str) -> CostLine:
@@ -268,6 +288,7 @@ def estimate(resources: Iterable[ResourceState]) -> CostReport:
     """The cost of what a plan would deploy (see the module docstring for the method)."""
     states = [s for s in resources]
     regions = _provider_regions(states)
+    templates = {s.urn: s for s in states if s.type == LAUNCH_TEMPLATE}
     default_region = next(iter(sorted(set(regions.values()))), "")
     lines: list[CostLine] = []
     for s in states:
@@ -276,7 +297,7 @@ def estimate(resources: Iterable[ResourceState]) -> CostReport:
             lines.append(_fixed(s.urn, "control-plane", f"EKS cluster {_get(s.inputs, 'name', default=s.name)}",
                                 "control plane, standard support", prices.eks_control_plane_hourly(region), region))
     for s in sorted((s for s in states if s.type == NODE_GROUP), key=lambda s: (pool_name(s) != "system", pool_name(s))):
-        lines.append(_node_pool(s, _region_of(s, regions, default_region)))
+        lines.append(_node_pool(s, _region_of(s, regions, default_region), templates))
     nats = [s for s in states if s.type == NAT_GATEWAY]
     for s in nats:
         region = _region_of(s, regions, default_region)
@@ -310,11 +331,11 @@ class CostDelta:
 
     @property
     def hourly_min(self) -> float:
-        return round(self.head.hourly_min - self.base.hourly_min, 4)
+        return round(self.head.hourly_min - self.base.hourly_min, 6)
 
     @property
     def hourly_desired(self) -> float:
-        return round(self.head.hourly_desired - self.base.hourly_desired, 4)
+        return round(self.head.hourly_desired - self.base.hourly_desired, 6)
 
     @property
     def monthly_desired(self) -> float:

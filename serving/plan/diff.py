@@ -14,6 +14,7 @@ Secrets print as "[secret]"; a secret's value is compared only between plans cap
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ..stackfile import REPO_ROOT
 from . import cost as costs
@@ -50,7 +51,11 @@ SYMBOLS = {OP_CREATE: "+", OP_UPDATE: "~", OP_REPLACE: "+-", OP_DELETE: "-", OP_
 
 
 class DiffError(Exception):
-    """The base plan could not be made (bad revision, the revision's program failed, ...)."""
+    """The base plan could not be made. `exit_code` 2: bad input (unknown revision); 1: it failed."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 # -- values --------------------------------------------------------------------------------------------------------
@@ -282,13 +287,12 @@ def _compare(old: ResourceState, new: ResourceState) -> Change:
             r for r in replacements(new.type, old.inputs, new.inputs, new.replace_on_changes, equal=_same)
             if not _ignored(r.path, new.ignore_changes)
         ]
-    if old.type != new.type:  # an aliased type change: the engine replaces
-        reasons.insert(0, Replacement("type", "resource type changed", f"{old.type} -> {new.type}"))
-    rule_paths = [split_path(r.path.replace("[*]", "[*]")) for r in reasons]
+    # An aliased type change (e.g. Bucket -> BucketV2) is not a replacement by itself: the provider diffs inputs.
+    rule_paths = [split_path(r.path) for r in reasons]
     marked = []
     for c in changes:
-        touches = any(_related(split_path(c.path), rp) for rp in rule_paths) or (reasons and reasons[0].path == "type")
-        marked.append(replace(c, kind=f"{c.kind}-replace") if touches and reasons else c)
+        touches = any(_related(split_path(c.path), rp) for rp in rule_paths)
+        marked.append(replace(c, kind=f"{c.kind}-replace") if touches else c)
     op = OP_REPLACE if reasons else OP_UPDATE if marked else OP_SAME
     detailed = {c.path: {"kind": c.kind, "inputDiff": True} for c in marked}
     diff_reasons = tuple(dict.fromkeys(str(split_path(c.path)[0]) for c in marked if c.path))
@@ -652,46 +656,57 @@ def resolve_revision(rev: str, root: Path = REPO_ROOT) -> str:
     return done.stdout.strip()
 
 
-def plan_at_revision(stack: str, rev: str, root: Path = REPO_ROOT, python: Optional[str] = None) -> tuple[Plan, str]:
-    """The plan of `stack` made by the code of revision `rev`, and a label ("<rev> (<short sha>)").
+@contextlib.contextmanager
+def revision_checkout(rev: str, root: Path = REPO_ROOT) -> Iterator[tuple[Path, str]]:
+    """The project directory of `root` as it is at revision `rev`, and a label ("<rev> (<short sha>)").
 
-    The revision is checked out with `git worktree add --detach` into a temporary directory (the user's checkout
-    and index are not touched) and removed afterwards. Its own `python -m serving plan --stack STACK --json` runs
-    there with the current interpreter (the project's .venv). A stack that did not exist at `rev` has an empty plan.
+    Checked out with `git worktree add --detach` into a temporary directory (the user's checkout, index and
+    branches are not touched) and removed afterwards, even on error.
     """
     root = Path(root).resolve()
     sha = resolve_revision(rev, root)
-    toplevel = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip())
+    toplevel = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
     subdir = root.relative_to(toplevel) if root != toplevel else Path()
-    label = f"{rev} ({sha[:12]})"
     tmp = Path(tempfile.mkdtemp(prefix="serving-plan-base-"))
     worktree = tmp / "tree"
     try:
         added = _git(toplevel, "worktree", "add", "--detach", "--quiet", str(worktree), sha, check=False)
         if added.returncode != 0:
-            raise DiffError(f"git worktree add failed for {rev}: {added.stderr.strip()}")
-        base_root = worktree / subdir
-        project = _project_name(base_root)
-        if not (base_root / f"Pulumi.{stack}.yaml").is_file():
-            return empty_plan(stack, project), label
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        proc = subprocess.run(
-            [python or sys.executable, "-m", "serving", "plan", "--stack", stack, "--json"],
-            cwd=base_root, env=env, capture_output=True, text=True,
-        )
-        if proc.returncode not in (0, 1) or not proc.stdout.strip():
-            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-            raise DiffError(f"the plan of {stack} at {label} failed (exit {proc.returncode}):\n{tail}")
-        try:
-            doc = json.loads(proc.stdout)
-        except json.JSONDecodeError as exc:
-            raise DiffError(f"the plan of {stack} at {label} is not JSON: {exc}") from None
-        return plan_from_digest(doc, stack, project), label
+            raise DiffError(f"git worktree add failed for {rev}: {added.stderr.strip()}", exit_code=1)
+        yield worktree / subdir, f"{rev} ({sha[:12]})"
     finally:
         _git(toplevel, "worktree", "remove", "--force", str(worktree), check=False)
         shutil.rmtree(tmp, ignore_errors=True)
         _git(toplevel, "worktree", "prune", check=False)
+
+
+def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[str] = None) -> Plan:
+    """The plan of `stack` made by the checkout's own code: its `python -m serving plan --stack STACK --json`,
+    run with the current interpreter (the project's .venv) and the checkout as working directory. A stack with
+    no stack file there has an empty plan (everything is a create)."""
+    project = _project_name(checkout)
+    if not (checkout / f"Pulumi.{stack}.yaml").is_file():
+        return empty_plan(stack, project)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    proc = subprocess.run(
+        [python or sys.executable, "-m", "serving", "plan", "--stack", stack, "--json"],
+        cwd=checkout, env=env, capture_output=True, text=True,
+    )
+    if proc.returncode not in (0, 1) or not proc.stdout.strip():
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise DiffError(f"the plan of {stack} at {label} failed (exit {proc.returncode}):\n{tail}", exit_code=1)
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise DiffError(f"the plan of {stack} at {label} is not JSON: {exc}", exit_code=1) from None
+    return plan_from_digest(doc, stack, project)
+
+
+def plan_at_revision(stack: str, rev: str, root: Path = REPO_ROOT, python: Optional[str] = None) -> tuple[Plan, str]:
+    """The plan of `stack` made by the code and stack file of revision `rev`, and the revision's label."""
+    with revision_checkout(rev, root) as (checkout, label):
+        return plan_in_checkout(stack, checkout, label, python), label
 
 
 def _project_name(root: Path) -> str:

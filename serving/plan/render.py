@@ -156,7 +156,16 @@ def render_tree(plan: Plan) -> str:
             lines.append(f"    {key:<{width}}: {_format_value(plan.outputs[key], 4)}")
         lines.append("")
     lines += summary_lines(plan)
+    lines += cost_section(plan)
     return "\n".join(lines) + "\n"
+
+
+def cost_section(plan: Plan) -> list[str]:
+    """The estimated running cost of what the plan deploys (serving/plan/cost.py); [] when nothing is priced."""
+    from .cost import estimate, render_cost
+
+    report = estimate(plan.resources)
+    return ["", *render_cost(report)] if report.lines else []
 
 
 # -- JSON ----------------------------------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""`python -m serving plan --base REV [--json | --markdown] [--all-stacks]`: the plan diff on the command line.
+
+`serving.cli` wires this in with two calls: `add_diff_arguments(parser)` in the `plan` arguments and, first thing in
+`run_plan`, `if wants_diff(args): return run_diff(args)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..stackfile import list_stacks
+from .diff import DiffError, PlanDiff, diff_plans, plan_in_checkout, render_json, render_text, revision_checkout, round_trip
+from .markdown import render_markdown
+
+
+def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("plan diff (what a pull request changes)")
+    group.add_argument(
+        "--base",
+        metavar="REV",
+        help="show what changes against the plan at git revision REV (e.g. origin/main), like `pulumi preview --diff`",
+    )
+    group.add_argument("--markdown", action="store_true", help="with --base: print a pull-request comment")
+    group.add_argument(
+        "--all-stacks",
+        action="store_true",
+        help="with --base: every stack of the working tree and of REV (instead of --stack)",
+    )
+
+
+def wants_diff(args: argparse.Namespace) -> bool:
+    return getattr(args, "base", None) is not None or getattr(args, "markdown", False) or getattr(args, "all_stacks", False)
+
+
+def _stacks(args: argparse.Namespace, root: Path, base_root: Path) -> list[str]:
+    if not args.all_stacks:
+        return [args.stack]
+    return sorted(set(list_stacks(root)) | set(list_stacks(base_root)))
+
+
+def compute_diffs(args: argparse.Namespace) -> list[PlanDiff]:
+    from .capture import capture_plan
+    from .diff import empty_plan
+
+    root = Path(args.root).resolve()
+    diffs = []
+    with revision_checkout(args.base, root) as (checkout, label):
+        for stack in _stacks(args, root, checkout):
+            base = plan_in_checkout(stack, checkout, label)
+            if (root / f"Pulumi.{stack}.yaml").is_file():
+                head = round_trip(capture_plan(stack, root))
+            else:
+                head = empty_plan(stack, base.project)
+            diffs.append(diff_plans(base, head, base_label=label, head_label="working tree"))
+    return diffs
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    if args.base is None:
+        print("error: --markdown and --all-stacks need --base REV", file=sys.stderr)
+        return 2
+    if args.json and args.markdown:
+        print("error: choose one of --json and --markdown", file=sys.stderr)
+        return 2
+    if getattr(args, "manifests", None) is not None:
+        print("error: --manifests writes one plan, not a diff: drop --base", file=sys.stderr)
+        return 2
+    try:
+        diffs = compute_diffs(args)
+    except DiffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.markdown:
+        sys.stdout.write(render_markdown(diffs))
+    elif args.json:
+        if len(diffs) == 1:
+            sys.stdout.write(render_json(diffs[0]))
+        else:
+            import json
+
+            docs = {d.stack: json.loads(render_json(d)) for d in diffs}
+            sys.stdout.write(json.dumps(docs, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(render_text(d) for d in diffs))
+    return 1 if any(d.head.has_errors for d in diffs) else 0
+
+
+__all__ = ["add_diff_arguments", "compute_diffs", "run_diff", "wants_diff"]

@@ -1,0 +1,163 @@
+"""`python -m serving promote`: model versions move from dev to prod, nothing else does, comments survive."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from serving import cli
+from serving.promote import PromotionError, promote, version_fields
+from tests.conftest import REPO, platform_of, repo_stack
+
+PROD_HEADER = "# Prod stack written by hand: this comment, the ones below and the key order must survive promotion.\n"
+
+
+def _get(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return "<unset>"
+        node = node[part]
+    return node
+
+
+def _without_version_fields(platform: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(platform)
+    for model in out.get("models", []):
+        for path in version_fields():
+            *parents, leaf = path.split(".")
+            node = model
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(leaf, None)
+    return out
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """dev and prod stack files: prod is the repo's own text (comments, flow maps, quoting) plus a few comments."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, root / name)
+    prod_text = (REPO / "Pulumi.prod.yaml").read_text()
+    prod_text = PROD_HEADER + prod_text.replace("    models:\n", "    models:  # promoted from dev\n", 1)
+    (root / "Pulumi.prod.yaml").write_text(prod_text)
+    dev = repo_stack("dev")
+    prod_models = {m["name"]: m for m in platform_of(yaml.safe_load(prod_text))["models"]}
+    shared = [m for m in platform_of(dev)["models"] if m["name"] in prod_models]
+    if not shared:
+        pytest.skip("dev and prod share no model")
+    model = shared[0]
+    # dev runs what prod runs, except a new version and artifact: exactly two values to promote.
+    for path in version_fields():
+        value = _get(prod_models[model["name"]], path)
+        *parents, leaf = path.split(".")
+        node = model
+        for part in parents:
+            node = node.setdefault(part, {})
+        if value == "<unset>":
+            node.pop(leaf, None)
+        else:
+            node[leaf] = copy.deepcopy(value)
+    model["version"] = "2099-01-01"
+    model["artifact"]["uri"] = "s3://example-models-dev/promoted/2099-01-01"
+    (root / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
+    return root
+
+
+def _shared_model(root: Path) -> str:
+    dev = {m["name"] for m in platform_of(yaml.safe_load((root / "Pulumi.dev.yaml").read_text()))["models"]}
+    prod = [m["name"] for m in platform_of(yaml.safe_load((root / "Pulumi.prod.yaml").read_text()))["models"]]
+    return next(name for name in prod if name in dev)
+
+
+def test_promote_copies_only_version_fields_and_keeps_comments(project: Path, capsys) -> None:
+    name = _shared_model(project)
+    before_text = (project / "Pulumi.prod.yaml").read_text()
+    before = platform_of(yaml.safe_load(before_text))
+
+    assert cli.main(["promote", "--from", "dev", "--to", "prod", "--model", name, "--root", str(project)]) == 0
+    out = capsys.readouterr().out
+
+    after_text = (project / "Pulumi.prod.yaml").read_text()
+    after = platform_of(yaml.safe_load(after_text))
+    dev = platform_of(yaml.safe_load((project / "Pulumi.dev.yaml").read_text()))
+    # Every comment line is still there, and the environment-specific settings are untouched.
+    comments = [line.split("#", 1)[1] for line in before_text.splitlines() if "#" in line]
+    assert comments and all(comment in after_text for comment in comments)
+    assert after_text.startswith(PROD_HEADER)
+    assert _without_version_fields(after) == _without_version_fields(before)
+    # The version fields are dev's.
+    dev_model = next(m for m in dev["models"] if m["name"] == name)
+    prod_model = next(m for m in after["models"] if m["name"] == name)
+    for path in version_fields():
+        assert _get(prod_model, path) == _get(dev_model, path), path
+    # Other models did not move.
+    for model in after["models"]:
+        if model["name"] != name:
+            assert model == next(m for m in before["models"] if m["name"] == model["name"])
+    # Exactly the two promoted values changed, in place: no other line was reformatted.
+    assert len(before_text.splitlines()) == len(after_text.splitlines())
+    changed = [(a, b) for a, b in zip(before_text.splitlines(), after_text.splitlines()) if a != b]
+    assert len(changed) == 2 and all("2099-01-01" in b for _, b in changed), changed
+    # The command prints what it changed and the resulting plan diff of prod.
+    assert f"promoted {name} from dev to prod" in out
+    assert f"{name}.version:" in out and '"2099-01-01"' in out
+    assert "Previewing update (prod)" in out and "to update" in out
+
+
+def test_round_trip_of_an_unchanged_file_is_byte_identical(project: Path) -> None:
+    from serving.promote import dump_round_trip, load_round_trip
+
+    text = (project / "Pulumi.prod.yaml").read_text()
+    assert dump_round_trip(load_round_trip(project / "Pulumi.prod.yaml")) == text
+
+
+def test_unknown_model_is_refused_with_exit_2(project: Path, capsys) -> None:
+    before = (project / "Pulumi.prod.yaml").read_text()
+    assert cli.main(["promote", "--from", "dev", "--to", "prod", "--model", "no-such-model", "--root", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "model 'no-such-model' is not in stack dev nor prod" in err and "Traceback" not in err
+    assert (project / "Pulumi.prod.yaml").read_text() == before
+
+
+def test_model_only_in_dev_is_refused(project: Path) -> None:
+    dev = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    extra = copy.deepcopy(platform_of(dev)["models"][0])
+    extra["name"] = "only-in-dev"
+    platform_of(dev)["models"].append(extra)
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
+    with pytest.raises(PromotionError, match="'only-in-dev' is not in stack prod"):
+        promote("dev", "prod", ["only-in-dev"], project, plan=False)
+
+
+def test_invalid_result_is_not_written(project: Path) -> None:
+    name = _shared_model(project)
+    dev = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    next(m for m in platform_of(dev)["models"] if m["name"] == name)["version"] = "not a valid version!"
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
+    before = (project / "Pulumi.prod.yaml").read_text()
+    with pytest.raises(PromotionError, match=r"would be invalid:\nPulumi.prod.yaml: serving:platform.models\[\d+\].version"):
+        promote("dev", "prod", [name], project, plan=False)
+    assert (project / "Pulumi.prod.yaml").read_text() == before
+
+
+def test_dry_run_writes_nothing(project: Path, capsys) -> None:
+    before = (project / "Pulumi.prod.yaml").read_text()
+    assert cli.main(["promote", "--dry-run", "--root", str(project)]) == 0
+    assert "would promote" in capsys.readouterr().out
+    assert (project / "Pulumi.prod.yaml").read_text() == before
+
+
+def test_promoting_again_changes_nothing(project: Path) -> None:
+    name = _shared_model(project)
+    assert promote("dev", "prod", [name], project, plan=False).changed
+    text = (project / "Pulumi.prod.yaml").read_text()
+    assert not promote("dev", "prod", [name], project, plan=False).changed
+    assert (project / "Pulumi.prod.yaml").read_text() == text
