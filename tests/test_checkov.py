@@ -1,0 +1,103 @@
+"""checkov (offline, pinned in requirements-tools.txt, installed into .venv-tools by `make test`) on every model's and
+team's Kubernetes objects, written with the plan's manifests API (`python -m serving plan --manifests DIR`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from serving.plan import capture_plan, write_manifests
+
+from .conftest import REPO, platform_of, repo_stack
+from .test_model import model_entry, repo_config, repo_plan
+
+CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
+
+#: Checks skipped for model objects, each with the reason it does not apply.
+SKIPS: dict[str, str] = {
+    # Runtime presets pin images by version tag (serving/catalog/runtimes.py); a model pins a digest by setting
+    # `image: repo@sha256:...` (test_a_digest_pinned_image_passes_the_digest_check). Digests of upstream images
+    # cannot be looked up offline, and a made-up digest would break a real `pulumi up`.
+    "CKV_K8S_43": "image should use digest",
+    # Serving images are several GB (vLLM, Triton) and pinned: IfNotPresent starts a replica from the node's cache
+    # instead of depending on the registry at every start (and scale-out during a registry outage still works).
+    "CKV_K8S_15": "image pull policy Always",
+    # No CPU limit by default (resources.cpuLimit sets one): CFS throttling of a latency-critical server hurts more
+    # than it protects; the request guarantees the share, the quota caps the team, memory is always limited.
+    "CKV_K8S_11": "CPU limits",
+}
+
+
+@pytest.fixture(scope="module")
+def checkov() -> Path:
+    if not CHECKOV.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHECKOV} missing: `make test` installs it (make tools)")
+        pytest.skip(f"{CHECKOV} missing: run `make tools` (make test does it)")
+    return CHECKOV
+
+
+def run_checkov(checkov: Path, directory: Path, *extra: str) -> dict[str, Any]:
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
+    proc = subprocess.run(
+        # Not --quiet: its JSON omits passed checks, which show that each model's objects were checked at all.
+        [str(checkov), "-d", str(directory), "--framework", "kubernetes", "--compact", "--skip-download",
+         "-o", "json", *extra],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    report = report if isinstance(report, dict) else report[0]
+    report["results"].setdefault("passed_checks", [])
+    report["results"].setdefault("failed_checks", [])
+    return report
+
+
+def _is_model_file(path: str, namespaces: set[str]) -> bool:
+    name = Path(path).name
+    return any(f".{ns}." in name for ns in namespaces) or name.startswith("priorityclass.")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_checkov_passes_on_every_models_objects(stack: str, checkov: Path, tmp_path: Path) -> None:
+    cfg = repo_config(stack)
+    write_manifests(repo_plan(stack), tmp_path / "manifests")
+    report = run_checkov(checkov, tmp_path / "manifests", "--skip-check", ",".join(SKIPS))
+    namespaces = {f"team-{t.name}" for t in cfg.teams}
+    failed = [
+        f"{c['check_id']} {c['check_name']}: {Path(c['file_path']).name}"
+        for c in report["results"]["failed_checks"]
+        if _is_model_file(c["file_path"], namespaces)
+    ]
+    assert failed == []
+    # Not vacuous: every model Deployment (split by checkov into a Pod too) was checked.
+    passed_files = {Path(c["file_path"]).name for c in report["results"]["passed_checks"]}
+    for m in cfg.models:
+        ns = f"team-{m.team}"
+        assert f"deployment.{ns}.{m.name}.yaml" in passed_files, m.name
+        for track, _ in m.candidates():
+            assert f"deployment.{ns}.{m.name}-{track}.yaml" in passed_files
+
+
+def test_a_digest_pinned_image_passes_the_digest_check(checkov: Path, stack_root: Callable[..., Path], tmp_path: Path) -> None:
+    doc = repo_stack("dev")
+    churn = model_entry(doc, "churn")
+    # The model baked into a digest-pinned image: no storage-initializer (whose preset is tag-pinned) either.
+    churn.update(image="ghcr.io/example/churn-mlserver@sha256:" + "0" * 64, artifact={"uri": "image://"})
+    del churn["canary"]
+    plan = capture_plan("dev", root=stack_root(dev=doc))
+    write_manifests(plan, tmp_path / "manifests")
+    report = run_checkov(checkov, tmp_path / "manifests", "--check", "CKV_K8S_43")
+    verdicts = {
+        (c["check_result"]["result"], Path(c["file_path"]).name)
+        for key in ("passed_checks", "failed_checks")
+        for c in report["results"][key]
+        if "team-tabular" in c["file_path"]
+    }
+    assert ("FAILED", "deployment.team-tabular.churn.yaml") not in verdicts
+    assert ("PASSED", "deployment.team-tabular.churn.yaml") in verdicts
