@@ -95,7 +95,10 @@ class ModelServing(pulumi.ComponentResource):
         self.model = model
         self.cfg = cfg
         self.namespace = namespace
-        self.child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # A component's depends_on does not reach its children: pass it on (CRDs, namespace, priority class first).
+        self.child = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=list(opts.depends_on or []) if opts and opts.depends_on else None
+        )
         self.preset = model.preset
         self.labels = {
             cv.APP_NAME: model.name,
@@ -129,11 +132,17 @@ class ModelServing(pulumi.ComponentResource):
             workload = f"{model.name}{suffix}"
             track_labels = {**self.labels, cv.TRACK_LABEL: track}
             selector = {cv.MODEL_LABEL: model.name, cv.TRACK_LABEL: track}
+            spec = self._deployment_spec(track, candidate, selector, track_labels)
+            # `pulumi up` waits for the rollout; a GPU node from zero plus a large model can take longer than the
+            # provider's default 10 minutes, and Kubernetes reports a stuck rollout after progressDeadlineSeconds.
+            wait = f"{math.ceil((spec['progressDeadlineSeconds'] + 300) / 60)}m"
             self.deployments[track] = k8s.apps.v1.Deployment(
                 f"{name}{suffix}-deployment",
                 metadata=meta(workload, namespace, track_labels),
-                spec=self._deployment_spec(track, candidate, selector, track_labels),
-                opts=after_prereqs,
+                spec=spec,
+                opts=pulumi.ResourceOptions.merge(
+                    after_prereqs, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait))
+                ),
             )
             self.services[track] = k8s.core.v1.Service(
                 f"{name}{suffix}-service",
@@ -401,7 +410,7 @@ class ModelServing(pulumi.ComponentResource):
             "selector": {"matchLabels": selector},
             "revisionHistoryLimit": 5,
             # A GPU model can take minutes to start; a rollout is stuck (and `pulumi up` fails) only after that.
-            "progressDeadlineSeconds": max(600, m.startup_budget_seconds(artifact) + 300),
+            "progressDeadlineSeconds": max(600, m.startup_budget_seconds(artifact) + (600 if m.resources.gpus else 300)),
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
         }
