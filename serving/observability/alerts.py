@@ -129,22 +129,22 @@ def platform_rules(
         {
             "alert": "GpuXidError",
             # DCGM_FI_DEV_XID_ERRORS holds the last XID error code of the GPU (0: none).
-            "expr": "max by (Hostname, gpu, UUID, modelName) (max_over_time(DCGM_FI_DEV_XID_ERRORS[5m])) > 0",
+            "expr": f"max by ({m.DCGM_NODE_LABEL}, gpu, UUID, modelName) (max_over_time(DCGM_FI_DEV_XID_ERRORS[5m])) > 0",
             "labels": {"severity": "critical"},
             "annotations": {
                 "summary": "GPU reported an XID error",
-                "description": "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on node {{ $labels.Hostname }} reported XID "
-                               "{{ $value }}. See https://docs.nvidia.com/deploy/xid-errors/ ; many XIDs need the node drained.",
+                "description": f"GPU {{{{ $labels.gpu }}}} ({{{{ $labels.modelName }}}}) on node {{{{ $labels.{m.DCGM_NODE_LABEL} }}}} "
+                               "reported XID {{ $value }}. See https://docs.nvidia.com/deploy/xid-errors/ ; many XIDs need the node drained.",
             },
         },
         {
             "alert": "GpuTemperatureHigh",
-            "expr": f"max by (Hostname, gpu, UUID) (DCGM_FI_DEV_GPU_TEMP) > {gpu_temperature_c}",
+            "expr": f"max by ({m.DCGM_NODE_LABEL}, gpu, UUID) (DCGM_FI_DEV_GPU_TEMP) > {gpu_temperature_c}",
             "for": "10m",
             "labels": {"severity": "warning"},
             "annotations": {
                 "summary": "GPU temperature is high",
-                "description": f"GPU {{{{ $labels.gpu }}}} on node {{{{ $labels.Hostname }}}} has been above {gpu_temperature_c}C "
+                "description": f"GPU {{{{ $labels.gpu }}}} on node {{{{ $labels.{m.DCGM_NODE_LABEL} }}}} has been above {gpu_temperature_c}C "
                                "for 10 minutes ({{ $value }}C).",
             },
         },

@@ -13,9 +13,9 @@ Where the numbers come from (exporter -> metric names, verified against upstream
 - Which pods belong to which model: kube-state-metrics `kube_pod_labels`, with the platform's model labels
   allowlisted (`components/monitoring.py` sets `metricLabelsAllowlist`); a pod label `serving.platform/model`
   becomes the metric label `label_serving_platform_model` (kube-state-metrics sanitises label keys).
-- GPU: NVIDIA DCGM exporter (`DCGM_FI_DEV_*`, default counters of dcgm-exporter 4.8.2 `etc/default-counters.csv`),
-  which labels each GPU with the pod/namespace using it (internal/pkg/transformation/kubernetes.go) and the node
-  as `Hostname` (4.8.2; renamed `hostname` after that release).
+- GPU: NVIDIA DCGM exporter (`DCGM_FI_DEV_*`, the counters `catalog/gpu.py` configures it with), which labels each
+  GPU with the pod/namespace using it (internal/pkg/transformation/kubernetes.go); label names as `catalog/gpu.py`
+  documents them for the platform's scrape config.
 - LLM queue: vLLM (v0.11 V1 engine) `vllm:num_requests_waiting` / `vllm:num_requests_running` gauges on /metrics.
 """
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import conventions as cv
+from ..catalog import gpu as gpu_catalog
 
 # --- label names -------------------------------------------------------------------------------------------------
 
@@ -38,13 +39,11 @@ MODEL = ksm_label(cv.MODEL_LABEL)
 MODEL_VERSION = ksm_label(cv.MODEL_VERSION_LABEL)
 POOL = ksm_label(cv.POOL_LABEL)
 
-#: Labels of DCGM series naming the pod and namespace using a GPU. dcgm-exporter emits `pod`/`namespace`; they keep
-#: those names only when its ServiceMonitor honours the exporter's labels (`honorLabels: true`); otherwise Prometheus
-#: renames them `exported_pod`/`exported_namespace`. Must match the cluster's DCGM exporter scrape config.
-DCGM_POD_LABEL = "pod"
-DCGM_NAMESPACE_LABEL = "namespace"
-#: Node of a GPU in DCGM series (dcgm-exporter 4.8.2 sets it from NODE_NAME).
-DCGM_NODE_LABEL = "Hostname"
+#: Labels of DCGM series (`catalog/gpu.py`, owned with the DCGM exporter): the pod/namespace using a GPU arrive as
+#: `exported_pod`/`exported_namespace` (its ServiceMonitor keeps Prometheus' own target labels), the node as `node`.
+DCGM_POD_LABEL = gpu_catalog.LABEL_POD
+DCGM_NAMESPACE_LABEL = gpu_catalog.LABEL_NAMESPACE
+DCGM_NODE_LABEL = gpu_catalog.LABEL_NODE
 
 #: Envoy's default histogram buckets (ms): `le` values `envoy_cluster_upstream_rq_time_bucket` carries. A latency
 #: SLO threshold must be one of them to be computed exactly (Stats::HistogramSettingsImpl::defaultBuckets).
@@ -81,19 +80,15 @@ EXPORTED_METRICS: dict[str, str] = {
     "node_memory_MemTotal_bytes": "node-exporter",
     # Prometheus itself.
     "prometheus_tsdb_storage_blocks_bytes": "prometheus",
-    # DCGM exporter 4.8.2 default counters.
-    "DCGM_FI_DEV_GPU_UTIL": "dcgm-exporter",
-    "DCGM_FI_DEV_FB_USED": "dcgm-exporter",
-    "DCGM_FI_DEV_FB_FREE": "dcgm-exporter",
-    "DCGM_FI_DEV_POWER_USAGE": "dcgm-exporter",
-    "DCGM_FI_DEV_GPU_TEMP": "dcgm-exporter",
-    "DCGM_FI_DEV_XID_ERRORS": "dcgm-exporter",
     # vLLM v0.11 (vllm/v1/metrics/loggers.py).
     "vllm:num_requests_waiting": "vllm",
     "vllm:num_requests_running": "vllm",
     "vllm:time_to_first_token_seconds_bucket": "vllm",
     "vllm:kv_cache_usage_perc": "vllm",
 }
+
+# DCGM exporter: exactly the counters the platform configures it with (`catalog/gpu.py` DCGM_METRICS).
+EXPORTED_METRICS.update({name: "dcgm-exporter" for name in sorted(gpu_catalog.DCGM_METRIC_NAMES)})
 
 #: Runtimes that export an LLM request queue (`queue_length` is meaningful for them).
 QUEUE_RUNTIMES = frozenset({"vllm"})
