@@ -37,7 +37,9 @@ class Platform(pulumi.ComponentResource):
         # Monitoring first: kube-prometheus-stack brings the CRDs (ServiceMonitor, PodMonitor, PrometheusRule) the
         # other charts' and components' monitors need.
         self.monitoring = Monitoring(
-            f"{name}-monitoring", cfg, k8s_provider, random_provider, depends_on=[self.node_pools], opts=me
+            f"{name}-monitoring", cfg, k8s_provider, random_provider,
+            # Prometheus' volume needs the StorageClass (EKS: gp3, made by the cluster after its CSI driver).
+            depends_on=[self.node_pools, *filter(None, [getattr(self.cluster, "storage_class", None)])], opts=me,
         )
         platform_deps = [self.node_pools, self.monitoring.release]
         self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)
