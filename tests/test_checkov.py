@@ -63,7 +63,7 @@ def _is_model_file(path: str, namespaces: set[str]) -> bool:
     return any(f".{ns}." in name for ns in namespaces) or name.startswith("priorityclass.")
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_checkov_passes_on_every_models_objects(stack: str, checkov: Path, tmp_path: Path) -> None:
     cfg = repo_config(stack)
     write_manifests(repo_plan(stack), tmp_path / "manifests")
