@@ -202,3 +202,12 @@ def test_kube_state_metrics_exports_the_labels_the_queries_join_on() -> None:
     allow = values(repo_plan("dev"), RELEASE)["kube-state-metrics"]["metricLabelsAllowlist"]
     assert f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL}]" in allow
     assert f"nodes=[{cv.POOL_LABEL}]" in allow
+
+
+def test_prometheus_volume_uses_the_clusters_default_storage_class_and_waits_for_it() -> None:
+    plan = repo_plan("dev")
+    claim = values(plan, RELEASE)["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == cv.DEFAULT_STORAGE_CLASS
+    (sc,) = [s for s in plan.resources if s.type == "kubernetes:storage.k8s.io/v1:StorageClass"]
+    assert sc.inputs["metadata"]["name"] == cv.DEFAULT_STORAGE_CLASS
+    assert sc.urn in releases(plan)[RELEASE].dependencies

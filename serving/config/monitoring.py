@@ -83,7 +83,8 @@ class AlertingConfig(StrictModel):
 class MonitoringConfig(StrictModel):
     retention: Duration = "7d"
     storage_size: MemoryQuantity = "20Gi"
-    #: StorageClass of Prometheus' volume (the cluster's gp3 class on EKS); unset: the cluster default.
+    #: StorageClass of Prometheus' volume: on EKS the gp3 class the cluster creates (`conventions.DEFAULT_STORAGE_CLASS`;
+    #: config cannot import conventions); unset: the cluster's default class.
     storage_class: Optional[Name] = "gp3"
     grafana: GrafanaConfig = Field(default_factory=GrafanaConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
