@@ -4,10 +4,9 @@ an existing Secret), the NLB, the Grafana route, and the per-route policies mode
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -22,16 +21,12 @@ from serving.plan.render import kubernetes_manifest
 
 from .conftest import platform_of, repo_stack
 from .schemas import chart_defaults, unknown_value_paths, validate_object
+from .test_model import descendants, repo_plan
 
 GATEWAY_TYPE = "serving:gateway:Gateway"
 
 
 # --- helpers (also used by the monitoring, logging and observability tests) --------------------------------------
-
-
-@functools.cache
-def repo_plan(stack: str) -> Plan:
-    return capture_plan(stack)
 
 
 def plan_of(stack_root: Callable[..., Path], doc: dict[str, Any], stack: str = "dev") -> Plan:
@@ -47,16 +42,6 @@ def reveal(value: Any) -> Any:
     if isinstance(value, list):
         return [reveal(v) for v in value]
     return value
-
-
-def descendants(plan: Plan, urn: str) -> list[ResourceState]:
-    out: list[ResourceState] = []
-    todo = [urn]
-    while todo:
-        for step in plan.children(todo.pop()):
-            out.append(step.state)
-            todo.append(step.urn)
-    return out
 
 
 def under(plan: Plan, type_: str) -> list[ResourceState]:
@@ -83,16 +68,6 @@ def releases(plan: Plan) -> dict[str, ResourceState]:
 
 def values(plan: Plan, release: str) -> dict[str, Any]:
     return releases(plan)[release].inputs.get("values", {})
-
-
-def walk(value: Any) -> Iterator[Any]:
-    yield value
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from walk(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from walk(v)
 
 
 def config_errors(doc: dict[str, Any]) -> list[str]:
