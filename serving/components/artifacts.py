@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Optional
 
 from ..catalog.runtimes import STORAGE_INITIALIZER_ENTRYPOINT, STORAGE_INITIALIZER_IMAGE
@@ -45,16 +44,11 @@ printf '%s' "$ARTIFACT_URI" > "{STORE_MOUNT}/{DONE_MARKER}"
 """
 
 
-def cache_size_gi(artifact: Artifact) -> int:
-    """Volume size: the model plus 20% and 1 GiB of headroom, whole GiB."""
-    return int(math.ceil(artifact.size_gi * 1.2 + 1))
-
-
 def model_volume(artifact: Artifact, volume_name: str, labels: dict[str, str]) -> Optional[dict[str, Any]]:
     """The pod volume holding the downloaded model, or None for `image://`."""
     if not artifact.downloaded:
         return None
-    size = f"{cache_size_gi(artifact)}Gi"
+    size = f"{artifact.cache_size_gi}Gi"
     if artifact.cache_volume:
         return {
             "name": volume_name,

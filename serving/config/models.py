@@ -160,6 +160,11 @@ class Artifact(StrictModel):
         """True: a generic ephemeral volume; False: an emptyDir."""
         return self.cache == "volume" or (self.cache == "auto" and self.size_gi >= 10)
 
+    @property
+    def cache_size_gi(self) -> int:
+        """Size of the cache volume: the model plus 20% and 1 GiB of headroom, whole GiB."""
+        return int(math.ceil(self.size_gi * 1.2 + 1))
+
     def s3_location(self) -> tuple[str, str]:
         """(bucket, key prefix without trailing slash) of an s3:// URI."""
         bucket, _, prefix = self.uri[len("s3://") :].partition("/")
@@ -596,12 +601,14 @@ def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> lis
         mem = sum(m.pods_at_most() * memory_bytes(m.memory) for m in models)
         gpus = sum(m.pods_at_most() * m.resources.gpus for m in models)
         pods = sum(m.pods_at_most() for m in models)
+        storage = sum(m.pods_at_most() * m.artifact.cache_size_gi * 2**30 for m in models if m.artifact.cache_volume)
         names = ", ".join(m.name for m in models)
         for key, need, have, shown in (
             ("cpu", cpu, cpu_cores(team.quota.cpu), f"{cpu:g} CPUs"),
             ("memory", mem, memory_bytes(team.quota.memory), f"{mem / 2**30:g}Gi"),
             ("gpus", gpus, team.quota.gpus, f"{gpus} GPUs"),
             ("pods", pods, team.quota.pods, f"{pods} pods"),
+            ("storage", storage, memory_bytes(team.quota.storage), f"{storage / 2**30:g}Gi of model cache volumes"),
         ):
             if need > have:
                 issues.append(Issue(
