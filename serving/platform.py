@@ -15,7 +15,7 @@ from .components.gpu import GpuSoftware
 from .components.logging import Logging
 from .components.model import ModelServing
 from .components.monitoring import Monitoring
-from .components.team import Team
+from .components.team import Team, serving_priority_class
 from .config import PlatformConfig
 from .config.cluster import autoscaler_enabled
 
@@ -51,6 +51,7 @@ class Platform(pulumi.ComponentResource):
             if cfg.node_pools.gpu else None
         )
         self.teams = {t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me) for t in cfg.teams}
+        self.serving_priority = serving_priority_class(f"{name}-serving-priority", k8s_provider, me)
         self.models = {
             m.name: ModelServing(
                 f"{name}-model-{m.name}",
@@ -59,7 +60,12 @@ class Platform(pulumi.ComponentResource):
                 self.teams[m.team].namespace_name,
                 self.gateway,
                 k8s_provider,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[m.team], self.node_pools, self.autoscaling]),
+                cluster=self.cluster,
+                # Monitoring first: it brings the CRDs (ServiceMonitor, PrometheusRule, KEDA's ScaledObject) models use.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self.teams[m.team], self.node_pools, self.serving_priority, self.monitoring, self.autoscaling],
+                ),
             )
             for m in cfg.models
         }
