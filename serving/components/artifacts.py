@@ -80,6 +80,10 @@ def download_container(
     mounts = [{"name": volume_name, "mountPath": STORE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
     if aws_region and artifact.scheme == "s3":
         env.append({"name": "AWS_DEFAULT_REGION", "value": aws_region})
+    if artifact.scheme == "hf":
+        # hf-xet (1.1.3 in the initializer) keeps a chunk cache under HF_HOME, 10 GB by default: on the small /tmp
+        # emptyDir that would evict the pod. The files land in the cache volume anyway.
+        env.append({"name": "HF_XET_CHUNK_CACHE_SIZE_BYTES", "value": "0"})
     if hf_token_volume:
         env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_TOKEN_KEY}"})
         mounts.append({"name": hf_token_volume, "mountPath": HF_TOKEN_DIR, "readOnly": True})
