@@ -369,6 +369,8 @@ class ModelServing(pulumi.ComponentResource):
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
             "resources": resources,
             **self._probes(values, artifact),
+            # The kubelet's own sleep action (PodLifecycleSleepAction, on by default since Kubernetes 1.30): no
+            # `sleep` binary needed in the image.
             "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
             "securityContext": SECURITY_CONTEXT,
             "volumeMounts": mounts,
@@ -450,7 +452,8 @@ class ModelServing(pulumi.ComponentResource):
         if m.path != "/":
             filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}})
         if m.shadow is not None:
-            # Envoy mirrors the request to the shadow and discards its response.
+            # Envoy mirrors the request to the shadow and discards its response (Gateway API v1.3+ standard channel:
+            # RequestMirror `percent`).
             filters.append({
                 "type": "RequestMirror",
                 "requestMirror": {"backendRef": {"name": f"{m.name}-shadow", "port": 80}, "percent": m.shadow.percent},
@@ -528,6 +531,8 @@ class ModelServing(pulumi.ComponentResource):
             # A quantile is not additive: compared as is.
             "latency": (signals["latencyP95"], "Value"),
         }[m.metric]
+        # KEDA 2.20 scalers (pkg/scalers/prometheus_scaler.go: serverAddress, query, threshold, ignoreNullValues;
+        # cron_scaler.go: timezone, start, end, desiredReplicas); KEDA creates the HPA named below from them.
         triggers: list[dict[str, Any]] = [{
             "type": "prometheus",
             "metricType": metric_type,
