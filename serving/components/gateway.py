@@ -45,8 +45,8 @@ HTTPS_LISTENER = "https"
 GRAFANA_LISTENER = "grafana"
 #: Secret holding the gateway's certificate when cert-manager issues it.
 TLS_SECRET = "platform-gateway-tls"
-#: Labels Envoy Gateway puts on the proxy pods of a Gateway (internal/infrastructure/kubernetes/proxy/resource.go,
-#: v1.9.0; the PodMonitor in docs/.../proxy-metric.md selects the first two).
+#: Labels Envoy Gateway puts on the proxy pods of a Gateway (v1.9.0: `EnvoyAppLabel()` in
+#: internal/infrastructure/kubernetes/proxy/resource.go, `OwningGateway*Label` in internal/gatewayapi/translator.go).
 PROXY_POD_LABELS = {
     "app.kubernetes.io/name": "envoy",
     "app.kubernetes.io/component": "proxy",
