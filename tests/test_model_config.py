@@ -41,9 +41,18 @@ def test_team_quota_must_admit_its_models_at_max_replicas() -> None:
     def grow(p: dict[str, Any]) -> None:
         models(p)["llama-chat"]["scaling"]["maxReplicas"] = 3
 
-    (err,) = errors("dev", grow)
-    assert err == ("Pulumi.dev.yaml: serving:platform.teams[0].quota.gpus: too small for the team's models (llama-chat) "
-                   "at maxReplicas plus one rollout surge pod each: they need 4 GPUs")
+    errs = errors("dev", grow)
+    assert ("Pulumi.dev.yaml: serving:platform.teams[0].quota.gpus: too small for the team's models (llama-chat) "
+            "at maxReplicas plus one rollout surge pod each: they need 4 GPUs") in errs
+
+
+def test_gpu_models_must_fit_on_their_pool_at_max_replicas() -> None:
+    def grow(p: dict[str, Any]) -> None:
+        models(p)["vision"]["scaling"] = {"minReplicas": 2, "maxReplicas": 3}
+
+    errs = errors("prod", grow)
+    assert ("Pulumi.prod.yaml: serving:platform.nodePools.gpu[0].maxSize: the GPU models on pool 'gpu-a10' (llama-chat, "
+            "vision) need up to 7 GPUs at maxReplicas, but 6 nodes x 1 GPUs give 6") in errs
 
 
 def test_weights_that_cannot_fit_in_gpu_memory_are_a_config_error() -> None:
@@ -91,8 +100,8 @@ def test_queue_scaling_needs_a_runtime_that_exports_a_queue() -> None:
         models(p)["vision"]["scaling"] = {"minReplicas": 1, "maxReplicas": 2, "metric": "queue"}
         p["teams"][1]["quota"]["gpus"] = 3
 
-    (err,) = errors("dev", queue)
-    assert "models[1].scaling.metric: runtime 'triton' exports no request queue" in err
+    errs = errors("dev", queue)
+    assert any("models[1].scaling.metric: runtime 'triton' exports no request queue" in e for e in errs), errs
 
 
 def test_exposure_hosts_and_paths_are_checked() -> None:

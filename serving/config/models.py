@@ -586,6 +586,27 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
             issues.append(Issue(("models", i, "exposure"), f"{host}{m.path} is already the route of models[{routes[key]}]"))
         routes[key] = i
     issues += _quota_checks(cfg, teams)
+    issues += _pool_capacity_checks(cfg)
+    return issues
+
+
+def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
+    """The GPU models on a pool must fit on it at maxReplicas (plus canary/shadow replicas): beyond the pool's
+    maxSize the autoscaler cannot add a node and replicas stay Pending."""
+    issues: list[Issue] = []
+    for pi, pool in enumerate(cfg.node_pools.gpu):
+        on_pool = [
+            m for m in cfg.models
+            if m.resources.gpus and (m.resources.gpu_pool or (cfg.node_pools.gpu[0].name if len(cfg.node_pools.gpu) == 1 else None)) == pool.name
+        ]
+        need = sum(m.resources.gpus * (m.scaling.max_replicas + sum(c.replicas for _, c in m.candidates())) for m in on_pool)
+        have = pool.max_size * pool.allocatable_gpus_per_node
+        if need > have:
+            issues.append(Issue(
+                ("nodePools", "gpu", pi, "maxSize"),
+                f"the GPU models on pool {pool.name!r} ({', '.join(m.name for m in on_pool)}) need up to {need} GPUs at "
+                f"maxReplicas, but {pool.max_size} nodes x {pool.allocatable_gpus_per_node} GPUs give {have}",
+            ))
     return issues
 
 
