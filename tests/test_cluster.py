@@ -212,6 +212,9 @@ def test_kubernetes_provider_is_a_secret_kubeconfig_ready_after_the_system_pool(
     system = named(dev, NODE_GROUP, "-system")
     coredns = next(a for a in of_type(dev, ADDON) if plain(a)["addonName"] == "coredns")
     assert {system.name, coredns.name} <= deps
+    # The deployer gets cluster access through an admin access entry (no implicit creator admin): wait for it.
+    admins = {a.name for a in of_type(dev, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    assert admins and admins <= deps
     # Every Kubernetes object goes through it.
     for r in dev.resources:
         if r.type.startswith("kubernetes:") and r.custom and not r.is_provider:

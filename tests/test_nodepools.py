@@ -222,6 +222,8 @@ def test_gpus_per_node_comes_from_the_instance_type() -> None:
     big, shared = cfg.node_pools.gpu_pool("big"), cfg.node_pools.gpu_pool("shared")
     assert (big.gpus_per_node, big.allocatable_gpus_per_node, big.gpu_memory_gib) == (4, 4, 24)
     assert (shared.gpus_per_node, shared.allocatable_gpus_per_node) == (1, 3)
+    # A time-sliced pool gives a pod one slice at most (failRequestsGreaterThanOne in its plugin config).
+    assert (big.max_gpus_per_pod, shared.max_gpus_per_pod) == (4, 1)
 
 
 # -- bad input -----------------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class Cluster(pulumi.ComponentResource):
         self.eks_cluster: Optional[aws.eks.Cluster] = None
         self.addons: dict[str, aws.eks.Addon] = {}
         self.pod_identity_ready: list[pulumi.Resource] = []
+        self.admin_access: list[aws.eks.AccessPolicyAssociation] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.region: Optional[str] = None
@@ -327,7 +328,7 @@ class Cluster(pulumi.ComponentResource):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{i}", cluster_name=self.eks_cluster.name, principal_arn=arn, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{i}",
                 cluster_name=self.eks_cluster.name,
                 principal_arn=arn,
@@ -335,6 +336,7 @@ class Cluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[entry])),
             )
+            self.admin_access.append(association)
         self.cluster_name = self.eks_cluster.name
         self.endpoint = self.eks_cluster.endpoint
         self.cluster_security_group_id = self.eks_cluster.vpc_config.cluster_security_group_id
@@ -390,11 +392,12 @@ class Cluster(pulumi.ComponentResource):
         region = self.cfg.cluster.eks.region
         system_group = self.node_pools.node_groups[self.cfg.node_pools.system.name]
         coredns = self.addons[eks_catalog.COREDNS.name]
-        # The kubeconfig waits for the system pool and CoreDNS: every Kubernetes object goes through this provider,
-        # so nothing is applied to a cluster that cannot run it yet.
+        # The kubeconfig waits for the admins' access (the deployer is one of them: there is no implicit creator
+        # admin), the system pool and CoreDNS: every Kubernetes object goes through this provider, so nothing is
+        # applied to a cluster that cannot run it yet or before the deployer may.
         kubeconfig = pulumi.Output.all(
             self.eks_cluster.name, self.eks_cluster.endpoint, self.eks_cluster.certificate_authority.data,
-            system_group.arn, coredns.arn,
+            system_group.arn, coredns.arn, *[a.id for a in self.admin_access],
         ).apply(lambda a: kubeconfig_for(a[0], a[1], a[2], region))
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",

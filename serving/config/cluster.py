@@ -250,6 +250,12 @@ class GpuPoolConfig(NodePoolConfig):
         return self.gpus_per_node * (self.time_slicing.replicas if self.time_slicing else 1)
 
     @property
+    def max_gpus_per_pod(self) -> int:
+        """The most `nvidia.com/gpu` one pod can get on a node: all physical GPUs, or one slice on a time-sliced pool
+        (the device plugin is configured with failRequestsGreaterThanOne: a pod asking for 2 slices is rejected)."""
+        return 1 if self.time_slicing else self.gpus_per_node
+
+    @property
     def gpu_memory_gib(self) -> int:
         """Memory of one GPU (the smallest among the pool's types)."""
         return min(GPU_INSTANCE_TYPES[t].gpu_memory_gib for t in self.instance_types)
