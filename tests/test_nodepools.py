@@ -275,3 +275,17 @@ def test_mig_and_time_slicing_together_are_an_error() -> None:
 def test_system_pool_sizes_are_checked_too() -> None:
     errors = platform_errors(lambda p: p["nodePools"]["system"].update(minSize=5, maxSize=4))
     assert errors == ["Pulumi.dev.yaml: serving:platform.nodePools.system: minSize (5) must be <= maxSize (4)"]
+
+
+def test_new_gpu_instance_type_replaces_only_that_pool_create_before_delete(dev: Plan, tmp_path: Path) -> None:
+    from serving.plan.diff import diff_plans
+
+    head = plan_with(tmp_path, lambda p: p["nodePools"]["gpu"][0].update(instanceTypes=["g6.2xlarge"]))
+    diff = diff_plans(dev, head)
+    by_name = {c.state.name: c for c in diff.changes}
+    gpu, system = by_name["dev-cluster-nodepools-gpu-a10"], by_name["dev-cluster-nodepools-system"]
+    assert gpu.op == "replace" and any(r.path == "instanceTypes" for r in gpu.replacements)
+    # Replaced create-before-delete: the new group exists before the old one is drained and deleted.
+    assert gpu.state.delete_before_replace is False
+    assert system.op == "same"
+    assert [c.state.name for c in diff.by_op("replace") if c.state.type == NODE_GROUP] == [gpu.state.name]
