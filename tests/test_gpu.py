@@ -16,7 +16,7 @@ from serving.plan import Plan, capture_plan
 
 from .cluster_plans import dependency_names, helm_values, manifest, plain, plan_with
 from .conftest import platform_of, repo_stack
-from .schemas import chart_defaults, unknown_value_paths, validate_object
+from .schemas import chart_defaults, unknown_chart_values, validate_object
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +75,8 @@ def test_device_plugin_is_pinned_and_runs_on_gpu_nodes_only(dev: Plan) -> None:
 
 
 def test_device_plugin_values_exist_in_the_chart(dev: Plan, sliced_plan: Plan) -> None:
-    defaults = chart_defaults(charts.NVIDIA_DEVICE_PLUGIN.reference)
     for plan in (dev, sliced_plan):
-        assert list(unknown_value_paths(release(plan, "nvidia-device-plugin")["values"], defaults)) == []
+        assert unknown_chart_values(release(plan, "nvidia-device-plugin")["values"], charts.NVIDIA_DEVICE_PLUGIN.reference) == []
 
 
 def test_each_pool_gets_its_plugin_config_by_node_label(sliced_plan: Plan) -> None:
@@ -113,7 +112,26 @@ def test_gpu_operator_mode_replaces_the_device_plugin(operator_plan: Plan) -> No
     assert values["mig"] == {"strategy": "single"} and values["migManager"] == {"enabled": True}
     configs = values["devicePlugin"]["config"]
     assert configs["create"] is True and configs["default"] in configs["data"]
-    assert list(unknown_value_paths(values, chart_defaults(charts.GPU_OPERATOR.reference))) == []
+    assert unknown_chart_values(values, charts.GPU_OPERATOR.reference) == []
+
+
+def test_gpu_operator_controllers_run_on_the_system_pool(operator_plan: Plan) -> None:
+    """The operator Deployment and NFD's master and gc land on system nodes; Helm merges our nodeSelector into the
+    chart's default one (operator: kubernetes.io/os=linux), so the merged selector must match a system node."""
+    values = release(operator_plan, "gpu-operator")["values"]
+    cfg = parse_platform(platform_of(repo_stack("dev")), "Pulumi.dev.yaml")
+    system = cfg.node_pools.system
+    # Labels every system node carries: the pool's, plus what the kubelet sets on every Linux node.
+    system_node = {**cv.pool_labels(system), "kubernetes.io/os": "linux"}
+    defaults = chart_defaults(charts.GPU_OPERATOR.reference)
+    merged = {**defaults["operator"]["nodeSelector"], **values["operator"]["nodeSelector"]}
+    assert cv.POOL_LABEL in merged and merged.items() <= system_node.items()
+    assert values["operator"]["tolerations"] == cv.pool_tolerations(system)
+    for part in ("master", "gc"):
+        assert values["node-feature-discovery"][part]["nodeSelector"] == cv.pool_node_selector(system)
+    # The NFD worker is a DaemonSet: it must still reach the tainted GPU nodes.
+    assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"} in \
+        values["node-feature-discovery"]["worker"]["tolerations"]
 
 
 # -- DCGM exporter -------------------------------------------------------------------------------------------------
@@ -123,7 +141,7 @@ def test_dcgm_exporter_exports_the_catalog_metrics(dev: Plan) -> None:
     rel = release(dev, "dcgm-exporter")
     assert_chart_pinned(rel, charts.DCGM_EXPORTER)
     values = rel["values"]
-    assert list(unknown_value_paths(values, chart_defaults(charts.DCGM_EXPORTER.reference))) == []
+    assert unknown_chart_values(values, charts.DCGM_EXPORTER.reference) == []
     assert values["arguments"][0] == "-f"
     path = values["arguments"][1]
     (mount,) = [m for m in values["extraVolumeMounts"] if m["mountPath"] == path]

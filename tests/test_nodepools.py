@@ -17,7 +17,7 @@ from serving.plan import Plan, capture_plan
 
 from .cluster_plans import dependency_names, helm_values, named, of_type, plain, plan_with, platform_errors
 from .conftest import platform_of, repo_stack
-from .schemas import chart_defaults, unknown_value_paths
+from .schemas import chart_defaults, unknown_chart_values
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -198,11 +198,15 @@ def test_autoscaler_chart_is_pinned_and_matches_the_cluster(dev: Plan) -> None:
 
 
 def test_autoscaler_values_exist_in_the_chart() -> None:
-    defaults = chart_defaults(charts.CLUSTER_AUTOSCALER.reference)
     from serving.components.autoscaler import autoscaler_values
 
     cfg = parse_platform(platform_of(repo_stack("prod")), "Pulumi.prod.yaml")
-    assert list(unknown_value_paths(autoscaler_values(cfg, "us-east-1"), defaults)) == []
+    values = autoscaler_values(cfg, "us-east-1")
+    assert unknown_chart_values(values, charts.CLUSTER_AUTOSCALER.reference) == []
+    # On the system pool: the chart's nodeSelector default is empty, so ours is the whole selector.
+    assert chart_defaults(charts.CLUSTER_AUTOSCALER.reference)["nodeSelector"] == {}
+    assert values["nodeSelector"] == cv.pool_node_selector(cfg.node_pools.system)
+    assert values["tolerations"] == cv.pool_tolerations(cfg.node_pools.system)
 
 
 # -- GPUs per node -------------------------------------------------------------------------------------------------

@@ -84,7 +84,14 @@ def gpu_operator_values(cfg: PlatformConfig) -> dict:
     strategies = {p.mig_strategy for p in pools}  # one value: enforced by the config checks
     mig = next(iter(strategies)) if len(strategies) == 1 else "none"
     tolerations = cv.gpu_node_tolerations(pools)
+    # The operator's own controller and NFD's master and garbage collector are Deployments: on the system pool,
+    # like every platform controller (values.yaml operator.nodeSelector, merged with its kubernetes.io/os default;
+    # node-feature-discovery 0.19.0 master/gc.nodeSelector). Their tolerations replace the chart's control-plane ones
+    # (EKS has no schedulable control-plane nodes).
+    system = cfg.node_pools.system
+    on_system = {"nodeSelector": cv.pool_node_selector(system), "tolerations": cv.pool_tolerations(system)}
     values: dict = {
+        "operator": dict(on_system),
         # EKS AL2023 NVIDIA AMIs come with the driver and the NVIDIA container toolkit installed.
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
@@ -99,7 +106,7 @@ def gpu_operator_values(cfg: PlatformConfig) -> dict:
         "migManager": {"enabled": mig != "none"},
         "dcgmExporter": {"enabled": False},
         "daemonsets": {"tolerations": tolerations},
-        "node-feature-discovery": {"worker": {"tolerations": tolerations}},
+        "node-feature-discovery": {"worker": {"tolerations": tolerations}, "master": dict(on_system), "gc": dict(on_system)},
     }
     if mig != "none":
         values["mig"] = {"strategy": mig}
