@@ -64,6 +64,7 @@ def test_one_node_group_per_configured_pool(stack: str, dev: Plan, prod: Plan) -
         assert inputs["version"] == cfg.cluster.eks.kubernetes_version
         assert "remoteAccess" not in inputs  # no SSH
         assert "diskSize" not in inputs  # the launch template carries the disk
+        assert inputs["nodeRepairConfig"] == {"enabled": True}  # auto repair on by default, GPU pools included
 
 
 def test_node_groups_are_replaced_create_before_delete(dev: Plan) -> None:
@@ -293,3 +294,15 @@ def test_new_gpu_instance_type_replaces_only_that_pool_create_before_delete(dev:
     assert gpu.state.delete_before_replace is False
     assert system.op == "same"
     assert [c.state.name for c in diff.by_op("replace") if c.state.type == NODE_GROUP] == [gpu.state.name]
+
+
+def test_auto_repair_can_be_turned_off_per_pool_in_place(dev: Plan, tmp_path: Path) -> None:
+    from serving.plan.diff import diff_plans
+
+    head = plan_with(tmp_path, lambda p: p["nodePools"]["gpu"][0].update(autoRepair=False))
+    groups = {plain(g)["labels"][cv.POOL_LABEL]: plain(g) for g in of_type(head, NODE_GROUP)}
+    assert groups["gpu-a10"]["nodeRepairConfig"] == {"enabled": False}
+    assert groups["system"]["nodeRepairConfig"] == {"enabled": True}
+    by_name = {c.state.name: c for c in diff_plans(dev, head).changes}
+    change = by_name["dev-cluster-nodepools-gpu-a10"]
+    assert change.op == "update" and not change.replacements  # EKS UpdateNodegroupConfig: no new group

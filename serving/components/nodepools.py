@@ -8,9 +8,9 @@ Per pool on EKS:
 - a launch template: IMDSv2 required with a hop limit of 1 (pods cannot reach the node's instance role; they use
   pod identity), an encrypted gp3 root (AL2023) or data (Bottlerocket) volume of `diskSizeGib`, no SSH key, and for a
   time-sliced Bottlerocket pool the device plugin settings as Bottlerocket user data;
-- a managed node group in the private subnets, autonamed: a change that replaces it (instance types, capacity type,
-  AMI type) creates the new group before the old one is deleted, so the pool never drops to zero nodes first;
-  the autoscaler owns `desiredSize` (`ignore_changes`);
+- a managed node group in the private subnets, with node auto repair (`autoRepair`, on by default), autonamed: a
+  change that replaces it (instance types, capacity type, AMI type) creates the new group before the old one is
+  deleted, so the pool never drops to zero nodes first; the autoscaler owns `desiredSize` (`ignore_changes`);
 - the cluster-autoscaler node-template tags on the group's Auto Scaling group (labels, taints, GPUs), which is how
   the autoscaler knows a pool at zero nodes can run a pending GPU pod.
 """
@@ -184,6 +184,8 @@ class NodePools(pulumi.ComponentResource):
                     for t in conventions.pool_taints(pool)
                 ],
                 update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                # Always explicit (also when off), so switching it is an in-place update in the diff.
+                node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=pool.auto_repair),
                 tags=pool_tags,
                 opts=pulumi.ResourceOptions.merge(
                     child,

@@ -163,6 +163,12 @@ class NodePoolConfig(StrictModel):
     disk_size_gib: int = Field(50, ge=20, le=16384)
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
+    #: EKS node auto repair (managed node groups, `nodeRepairConfig`): EKS replaces a node that stays NotReady
+    #: (30 min) and, with the EKS node monitoring agent, reboots or replaces one whose GPU fails
+    #: (AcceleratedHardwareReady, 10 min); it stops on its own when over 20% of a group of more than 5 nodes is
+    #: unhealthy (https://docs.aws.amazon.com/eks/latest/userguide/node-repair.html). On by default: a broken node
+    #: otherwise keeps its capacity (a GPU) counted while serving nothing. EKS only.
+    auto_repair: bool = True
 
     @model_validator(mode="after")
     def _sizes(self) -> "NodePoolConfig":
