@@ -191,7 +191,7 @@ def test_platform_rules_cover_gpus_pools_and_prometheus_storage() -> None:
     assert {"GpuXidError", "GpuTemperatureHigh", "NodePoolAtMaxWithPendingPods", "PrometheusStorageFillingUp", "PrometheusStorageAlmostFull"} <= names
     pools = {a["labels"]["pool"]: a for a in alerts if a["alert"] == "NodePoolAtMaxWithPendingPods"}
     assert set(pools) == {"system", "gpu-a10"}
-    assert ">= 6" in pools["gpu-a10"]["expr"]  # prod's gpu-a10 maxSize
+    assert ">= 9" in pools["gpu-a10"]["expr"]  # prod's gpu-a10 maxSize
     temp = next(a for a in alerts if a["alert"] == "GpuTemperatureHigh")
     assert temp["expr"].endswith("> 83")  # prod's alerting.gpuTemperatureC
     storage = next(a for a in alerts if a["alert"] == "PrometheusStorageFillingUp")
@@ -200,8 +200,13 @@ def test_platform_rules_cover_gpus_pools_and_prometheus_storage() -> None:
 
 def test_kube_state_metrics_exports_the_labels_the_queries_join_on() -> None:
     allow = values(repo_plan("dev"), RELEASE)["kube-state-metrics"]["metricLabelsAllowlist"]
-    assert f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL}]" in allow
+    assert f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL}]" in allow
+    assert f"deployments=[{cv.MODEL_LABEL}]" in allow
     assert f"nodes=[{cv.POOL_LABEL}]" in allow
+    # Every label the shared PromQL reads from kube_*_labels is one of those.
+    from serving.observability import metrics as m
+    for key in (cv.MODEL_LABEL, cv.MODEL_VERSION_LABEL, cv.TRACK_LABEL, cv.POOL_LABEL):
+        assert m.ksm_label(key) in {m.MODEL, m.MODEL_VERSION, m.TRACK, m.POOL}
 
 
 def test_prometheus_volume_uses_the_clusters_default_storage_class_and_waits_for_it() -> None:

@@ -48,10 +48,21 @@ def expressions(plan: Any) -> Iterator[tuple[str, str]]:
         for panel in board["panels"]:
             for target in panel["targets"]:
                 yield f"{key}:{panel['title']}", target["expr"]
+        for var in board["templating"]["list"]:
+            if var["type"] == "query":
+                yield f"{key}:${var['name']}", label_values(var)[0]
     for so in objects(plan.resources, "ScaledObject"):
         for trigger in so["spec"]["triggers"]:
             if trigger["type"] == "prometheus":
                 yield f"ScaledObject {so['metadata']['namespace']}/{so['metadata']['name']}", trigger["metadata"]["query"]
+
+
+def label_values(var: dict[str, Any]) -> tuple[str, str]:
+    """(PromQL selector, label) of a Grafana Prometheus query variable `label_values(<selector>, <label>)`."""
+    match = re.fullmatch(r"label_values\((.+), *([a-zA-Z_][a-zA-Z0-9_]*)\)", var["query"])
+    assert match, var["query"]
+    assert var["definition"] == var["query"]
+    return match.group(1), match.group(2)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -92,7 +103,7 @@ def test_promql_parser_rejects_what_prometheus_rejects() -> None:
 
 
 def test_every_exported_metric_names_its_exporter() -> None:
-    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm"}
+    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm", "cluster-autoscaler"}
     assert "DCGM_FI_DEV_GPU_UTIL" in m.EXPORTED_METRICS and "vllm:num_requests_waiting" in m.EXPORTED_METRICS
 
 
@@ -120,6 +131,8 @@ def test_each_models_rules_measure_exactly_its_own_route(stack: str) -> None:
         (regex,) = regexes
         assert re.fullmatch(regex, f"httproute/{ns}/{route}/rule/0")
         assert re.fullmatch(regex, f"httproute/{ns}/{route}/rule/1")
+        # Never the RequestMirror cluster (shadow copies; internal/gatewayapi/filters.go, v1.9.0).
+        assert not re.fullmatch(regex, f"httproute/{ns}/{route}/rule/0-mirror-0")
         for other_ns, other in routes:
             if (other_ns, other) != (ns, route):
                 assert not re.fullmatch(regex, f"httproute/{other_ns}/{other}/rule/0")
@@ -200,14 +213,23 @@ def test_dashboards_are_valid_grafana_json(stack: str) -> None:
     assert chart_defaults("kube-prometheus-stack")["grafana"]["sidecar"]["datasources"]["uid"] == PROMETHEUS["uid"]
 
 
-def test_model_dashboard_lists_the_configured_models_and_links_their_logs() -> None:
-    board = dashboards(repo_plan("dev"))["serving-models.json"]
+def test_model_dashboard_reads_its_models_from_prometheus_and_links_their_logs() -> None:
+    plan = repo_plan("dev")
+    board = dashboards(plan)["serving-models.json"]
     (var,) = board["templating"]["list"]
-    dev_models = [mod["name"] for mod in platform_of(repo_stack("dev"))["models"]]
-    assert var["name"] == "model" and [o["value"] for o in var["options"]] == dev_models
+    assert var["name"] == "model" and var["type"] == "query" and var["datasource"] == PROMETHEUS
+    assert var["options"] == [] and var["refresh"] in (1, 2)  # filled by Grafana, never from config
+    selector, label = label_values(var)
+    assert metric_names(selector) == {"kube_deployment_labels"} and label == m.MODEL
+    assert f"{label}!=" in selector.replace(" ", "")
+    # kube-state-metrics exports that label, and every model's Deployments carry it (at zero replicas too).
+    assert f"deployments=[{cv.MODEL_LABEL}]" in values(plan, cv.MONITORING_RELEASE)["kube-state-metrics"]["metricLabelsAllowlist"]
+    dev_models = {mod["name"] for mod in platform_of(repo_stack("dev"))["models"]}
+    team_deployments = [d for d in objects(plan.resources, "Deployment") if d["metadata"]["namespace"].startswith("team-")]
+    assert {d["metadata"]["labels"][cv.MODEL_LABEL] for d in team_deployments} == dev_models
+
     titles = {p["title"] for p in board["panels"]}
     assert {"Requests/s", "Error ratio (5xx)", "Ready replicas", "GPU utilisation per pod"} <= titles
-    assert any("queue" in t.lower() for t in titles)  # dev serves a vLLM model
     latency = next(p for p in board["panels"] if p["title"].startswith("Latency"))
     assert [t["legendFormat"] for t in latency["targets"]] == ["p50", "p95", "p99"]
     (link,) = board["links"]
@@ -215,6 +237,25 @@ def test_model_dashboard_lists_the_configured_models_and_links_their_logs() -> N
     assert link["url"].startswith("https://us-east-1.console.aws.amazon.com/cloudwatch/")
     assert "/aws/eks/ml-dev/containers" in urllib.parse.unquote(url)
     assert "${model}" in link["url"]
+
+
+def test_model_dashboard_does_not_change_with_the_model_list() -> None:
+    """Adding or removing a model must not touch the dashboard ConfigMap (pulumi-kubernetes replaces it)."""
+    from serving.config import parse_platform
+    from serving.observability.dashboards import configmap_data, model_dashboard
+
+    cfg = parse_platform(platform_of(repo_stack("dev")), "Pulumi.dev.yaml")
+    assert any(mod.runtime in m.QUEUE_RUNTIMES for mod in cfg.models)
+    without_llm = cfg.model_copy(update={"models": [mod for mod in cfg.models if mod.runtime not in m.QUEUE_RUNTIMES]})
+    no_models = cfg.model_copy(update={"models": []})
+    data = configmap_data(model_dashboard(cfg))
+    assert configmap_data(model_dashboard(without_llm)) == data == configmap_data(model_dashboard(no_models))
+    # The LLM panels are always there and say why a non-LLM model shows nothing in them.
+    board = model_dashboard(no_models)
+    llm = [p for p in board["panels"] if "vLLM" in p["title"]]
+    assert len(llm) == 2 and all("no data" in p["description"] for p in llm)
+    exprs = " ".join(t["expr"] for p in llm for t in p["targets"])
+    assert "vllm:num_requests_waiting" in exprs and "vllm:time_to_first_token_seconds_bucket" in exprs
 
 
 def test_with_loki_the_logs_link_opens_grafana_explore_on_the_loki_datasource(stack_root: Callable[..., Path]) -> None:

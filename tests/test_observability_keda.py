@@ -65,11 +65,36 @@ def test_model_triggers_use_the_shared_queries(signal: str, metric: str) -> None
     assert metric in metric_names(trigger["metadata"]["query"])
 
 
-def test_request_rate_wakes_a_model_scaled_to_zero() -> None:
+def test_request_rate_counts_only_requests_that_reached_a_replica() -> None:
+    """Envoy Gateway v1.9.0 answers a request for a model without ready endpoints itself (503 direct response, no
+    cluster stat), so no signal can wake a model from zero: the query claims nothing more (activeHours does that)."""
     query = model_query(m.ModelRef("team-nlp", "llama-chat"), "requestRate")
-    # Requests the gateway answered 503 because no replica existed count as demand.
-    assert "envoy_cluster_upstream_cx_none_healthy" in metric_names(query)
-    assert "vector(0)" in query
+    assert metric_names(query) == {"envoy_cluster_upstream_rq_total"}
+    assert "vector(0)" not in query and "none_healthy" not in query
+
+
+@pytest.mark.parametrize("cluster,counted", [
+    ("httproute/team-nlp/llama-chat/rule/0", True),
+    ("httproute/team-nlp/llama-chat/rule/0/backend/1", True),  # one cluster per backendRef (canary without endpoints)
+    ("httproute/team-nlp/llama-chat/rule/0-mirror-0", False),  # RequestMirror copies (shadow)
+    ("httproute/team-nlp/llama-chat-v2/rule/0", False),
+    ("httproute/team-other/llama-chat/rule/0", False),
+])
+def test_request_rate_and_error_ratio_exclude_mirrored_traffic(cluster: str, counted: bool) -> None:
+    import re
+
+    ref = m.ModelRef("team-nlp", "llama-chat")
+    for expr in (m.request_rate(ref), m.error_ratio(ref), m.latency_quantile(ref, 0.95)):
+        (regex,) = set(re.findall(r'envoy_cluster_name=~"([^"]+)"', expr))
+        assert bool(re.fullmatch(regex, cluster)) is counted, (regex, cluster)
+
+
+def test_queue_length_counts_only_the_primary_track_it_scales() -> None:
+    query = model_query(m.ModelRef("team-nlp", "llama-chat"), "queueLength", runtime="vllm")
+    assert f'{m.TRACK}="{cv.TRACK_PRIMARY}"' in query
+    assert metric_names(query) == {"vllm:num_requests_waiting", "kube_pod_labels"}
+    # The dashboard's view sums every track.
+    assert m.TRACK not in m.queue_length(m.ModelRef(None, "$model"), track=None)
 
 
 def test_a_runtime_without_a_queue_cannot_scale_on_it() -> None:

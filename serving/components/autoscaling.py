@@ -7,6 +7,12 @@ underneath, so scaling behaviour and events look the same as everywhere else.
 
 The model component creates one ScaledObject per model with `model_trigger(...)`; the queries come from
 `observability/metrics.py`, so the autoscaler, the dashboards and the alerts read the same numbers.
+
+Scale from zero is time-driven, not traffic-driven: Envoy Gateway v1.9.0 answers a request for a route whose
+backends have no ready endpoint with a 503 direct response (internal/gatewayapi/route.go, "setting 503 direct
+response in routes due to no ready endpoints"; envoyproxy/gateway#8288), so the request never reaches an upstream
+cluster and no per-route Envoy metric records it. A model with `minReplicas: 0` therefore needs `activeHours` (a
+KEDA cron trigger, config/models.py); the Prometheus trigger only scales between 1 and maxReplicas.
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ def keda_values() -> dict[str, Any]:
 
 def prometheus_trigger(query: str, threshold: float, activation_threshold: float = 0.0) -> dict[str, Any]:
     """A KEDA `prometheus` trigger on the platform's Prometheus (https://keda.sh/docs/latest/scalers/prometheus/).
-    `threshold` is the target value per replica; the Deployment is woken from zero when the query exceeds
-    `activation_threshold`. An empty result counts as 0 (`ignoreNullValues`), so an idle model can scale to zero."""
+    `threshold` is the target value per replica; KEDA activates the Deployment (0 -> 1) when the query exceeds
+    `activation_threshold`, which gateway metrics never do at zero replicas (see the module docstring). An empty
+    result counts as 0 (`ignoreNullValues`), so an idle model can scale to zero."""
     return {
         "type": "prometheus",
         "metadata": {
@@ -53,8 +60,8 @@ def prometheus_trigger(query: str, threshold: float, activation_threshold: float
 
 
 def model_query(ref: m.ModelRef, signal: Signal, runtime: Optional[str] = None) -> str:
-    """The scalar PromQL a model scales on (`metrics.queries`): `requestRate` also counts requests the gateway
-    answered 503 because no replica was up, so traffic to a model scaled to zero wakes it."""
+    """The scalar PromQL a model scales on (`metrics.queries`): requests that reached a replica (no mirror copies),
+    the primary pods' queue, or p95 latency."""
     queries = m.queries(ref, runtime)
     if signal not in queries:
         raise ValueError(f"runtime {runtime!r} exports no {signal} (signals: {', '.join(queries)})")

@@ -44,9 +44,12 @@ ALERTMANAGER_CONFIG_SECRET = f"alertmanager-{ALERTMANAGER_NAME}"
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 #: PVCs of the Prometheus StatefulSet: `prometheus-<name>-db-prometheus-<name>-<ordinal>`.
 PROMETHEUS_PVC_REGEX = f"prometheus-{PROMETHEUS_NAME}-db-.*"
-#: Pod labels kube-state-metrics exports (`kube_pod_labels` / `kube_node_labels`).
+#: Labels kube-state-metrics exports (`kube_pod_labels` / `kube_deployment_labels` / `kube_node_labels`): model,
+#: version, team and track of model pods (the track lets queue signals count only the Deployment they scale), the
+#: model of Deployments (the models dashboard's `model` variable, present at zero replicas too), the pool of nodes.
 KSM_LABELS_ALLOWLIST = [
-    f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL}]",
+    f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL}]",
+    f"deployments=[{cv.MODEL_LABEL}]",
     f"nodes=[{cv.POOL_LABEL}]",
 ]
 

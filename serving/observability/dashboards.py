@@ -4,8 +4,11 @@
 - platform overview: nodes per pool against the pool's bounds, node readiness, pending/unschedulable pods, CPU and
   memory use, gateway traffic;
 - GPU: DCGM utilisation, memory, power and temperature per node and per pod, XID errors;
-- model serving: one dashboard with a `model` variable listing the configured models; every panel's PromQL comes
-  from `metrics.py` with the model set to `$model`, so the dashboard and the alerts measure the same thing.
+- model serving: one dashboard with a `model` variable that Grafana fills from Prometheus (the models whose
+  Deployments kube-state-metrics sees), so the dashboard never changes when a model is added or removed (adding a
+  model only creates that model's resources); every panel's PromQL comes from `metrics.py` with the model set to
+  `$model`, so the dashboard and the alerts measure the same thing. The LLM panels are always there (no data for a
+  model whose runtime exports no queue).
 
 Every panel uses the Prometheus datasource the chart provisions (uid `prometheus`).
 """
@@ -98,15 +101,28 @@ def dashboard(uid: str, title: str, panels: Sequence[Panel], variables: Iterable
     }
 
 
-def _custom_variable(name: str, values: Sequence[str], label: str) -> dict[str, Any]:
-    first = values[0] if values else ""
+#: The PromQL selector the `model` variable reads its values from: kube-state-metrics' `kube_deployment_labels`
+#: with the model label allowlisted (`components/monitoring.py`); a Deployment exists at zero replicas too, so a
+#: model scaled to zero stays selectable (`kube_pod_labels` would lose it with its last pod).
+MODEL_VARIABLE_SELECTOR = f'kube_deployment_labels{{{m.MODEL}!=""}}'
+
+
+def _query_variable(name: str, label: str, selector: str, value_label: str) -> dict[str, Any]:
+    """A Prometheus query variable: the values of `value_label` on the series of `selector`, refreshed whenever the
+    dashboard loads (Grafana templating `label_values(selector, label)`)."""
+    query = f"label_values({selector}, {value_label})"
     return {
         "name": name,
         "label": label,
-        "type": "custom",
-        "query": ",".join(values),
-        "current": {"text": first, "value": first},
-        "options": [{"text": v, "value": v, "selected": i == 0} for i, v in enumerate(values)],
+        "type": "query",
+        "datasource": dict(PROMETHEUS),
+        "definition": query,
+        # The string form, as kube-prometheus-stack's own (kubernetes-mixin) dashboards write it.
+        "query": query,
+        "refresh": 1,  # on dashboard load
+        "sort": 1,  # alphabetical
+        "current": {},
+        "options": [],
         "multi": False,
         "includeAll": False,
     }
@@ -212,10 +228,15 @@ LOKI_UID = "loki"
 
 
 def model_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
+    """The model-serving dashboard. It reads nothing from `cfg.models`: the model list comes from Prometheus and the
+    LLM panels are always present, so adding or removing a model leaves this ConfigMap unchanged."""
     ref = m.ModelRef(None, "$model")
-    has_llm = any(mod.runtime in m.QUEUE_RUNTIMES for mod in cfg.models)
+    llm_note = ("vLLM models only (runtimes in metrics.QUEUE_RUNTIMES export this queue); "
+                "no data for other runtimes is expected.")
     panels = [
-        Panel("Requests/s", [(m.request_rate(ref), "requests/s")], unit="reqps", width=8),
+        Panel("Requests/s", [(m.request_rate(ref), "requests/s")], unit="reqps", width=8,
+              description="Requests that reached a replica (mirror copies excluded). While the model is at zero "
+                          "replicas the gateway answers 503 itself and nothing is counted here."),
         Panel("Error ratio (5xx)", [(m.error_ratio(ref), "5xx ratio")], unit="percentunit", width=8),
         Panel("Ready replicas", [(m.ready_replicas(ref), "ready")], width=8),
         Panel(
@@ -224,17 +245,21 @@ def model_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
             unit="s", width=12,
         ),
         Panel("GPU utilisation per pod", [(m.gpu_utilisation_by_pod(ref), f"{{{{pod}}}} ({{{{{m.MODEL_VERSION}}}}})")], unit="percent", max_value=100, width=12),
+        Panel(
+            "LLM queue: requests waiting / running (vLLM)",
+            [(m.queue_length(ref, track=None), "waiting"), (m.running_requests(ref), "running")],
+            width=12, description=f"{llm_note} Summed over every track (primary, canary, shadow).",
+        ),
+        Panel(
+            "Time to first token (vLLM)",
+            [(m.time_to_first_token_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95)],
+            unit="s", width=12, description=llm_note,
+        ),
     ]
-    if has_llm:
-        panels += [
-            Panel("LLM queue: requests waiting / running (vLLM)", [(m.queue_length(ref), "waiting"), (m.running_requests(ref), "running")], width=12),
-            Panel("Time to first token (vLLM)", [(m.time_to_first_token_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95)], unit="s", width=12),
-        ]
-    names = [mod.name for mod in cfg.models]
     link = logs_link(cfg)
     return dashboard(
         DASHBOARD_MODEL_UID, "Serving platform: models", panels,
-        variables=[_custom_variable("model", names, "Model")],
+        variables=[_query_variable("model", "Model", MODEL_VARIABLE_SELECTOR, m.MODEL)],
         links=[link] if link else [],
     )
 

@@ -10,6 +10,13 @@ Where the numbers come from (exporter -> metric names, verified against upstream
   `irRouteDestinationName`, v1.9.0) and Envoy exports its stats with the cluster name as the `envoy_cluster_name`
   label on `/stats/prometheus` (port `metrics` 19001), scraped by the PodMonitor in `components/gateway.py`.
   `envoy_cluster_upstream_rq_time` is a histogram in milliseconds with Envoy's default buckets (`ENVOY_BUCKETS_MS`).
+  Two other names share that prefix (v1.9.0): a cluster per backendRef `.../rule/<N>/backend/<M>` when a rule needs
+  one cluster per backend (e.g. a canary whose Service has no ready endpoint: `ir.HTTPRoute.NeedsClusterPerSetting`,
+  `irDestinationSettingName`), and the mirror cluster of a RequestMirror filter `.../rule/<N>-mirror-<filter index>`
+  (internal/gatewayapi/filters.go `processRequestMirrorFilter`). Mirrored (shadow) requests are copies whose
+  responses Envoy discards: `ModelRef.envoy()` matches the first two and never the mirror, so a shadow neither
+  inflates the primary's request rate nor counts in its SLO.
+- Requests to a model with no ready endpoint leave no per-route trace: see `request_rate`.
 - Which pods belong to which model: kube-state-metrics `kube_pod_labels`, with the platform's model labels
   allowlisted (`components/monitoring.py` sets `metricLabelsAllowlist`); a pod label `serving.platform/model`
   becomes the metric label `label_serving_platform_model` (kube-state-metrics sanitises label keys).
@@ -37,6 +44,7 @@ def ksm_label(key: str) -> str:
 
 MODEL = ksm_label(cv.MODEL_LABEL)
 MODEL_VERSION = ksm_label(cv.MODEL_VERSION_LABEL)
+TRACK = ksm_label(cv.TRACK_LABEL)
 POOL = ksm_label(cv.POOL_LABEL)
 
 #: Labels of DCGM series (`catalog/gpu.py`, owned with the DCGM exporter): the pod/namespace using a GPU arrive as
@@ -58,11 +66,9 @@ EXPORTED_METRICS: dict[str, str] = {
     "envoy_cluster_upstream_rq_xx": "envoy",
     "envoy_cluster_upstream_rq_time_bucket": "envoy",
     "envoy_cluster_upstream_rq_time_count": "envoy",
-    # Envoy cluster stat upstream_cx_none_healthy: "Total times connection not established due to no healthy hosts"
-    # (https://www.envoyproxy.io/docs/envoy/latest/configuration/upstream/cluster_manager/cluster_stats).
-    "envoy_cluster_upstream_cx_none_healthy": "envoy",
     # kube-state-metrics (https://github.com/kubernetes/kube-state-metrics/tree/main/docs/metrics).
     "kube_pod_labels": "kube-state-metrics",
+    "kube_deployment_labels": "kube-state-metrics",
     "kube_pod_status_ready": "kube-state-metrics",
     "kube_pod_status_phase": "kube-state-metrics",
     "kube_pod_status_unschedulable": "kube-state-metrics",
@@ -80,6 +86,12 @@ EXPORTED_METRICS: dict[str, str] = {
     "node_memory_MemTotal_bytes": "node-exporter",
     # Prometheus itself.
     "prometheus_tsdb_storage_blocks_bytes": "prometheus",
+    # cluster-autoscaler 1.35 (cluster-autoscaler/metrics/metrics.go, namespace `cluster_autoscaler`): unschedulable
+    # pods (label `type`: `unschedulable` = marked unschedulable by the scheduler, `scheduler_unprocessed`) and nodes
+    # it added; scraped through the chart's own ServiceMonitor (`components/autoscaler.py`).
+    "cluster_autoscaler_unschedulable_pods_count": "cluster-autoscaler",
+    "cluster_autoscaler_scaled_up_nodes_total": "cluster-autoscaler",
+    "cluster_autoscaler_failed_scale_ups_total": "cluster-autoscaler",
     # vLLM v0.11 (vllm/v1/metrics/loggers.py).
     "vllm:num_requests_waiting": "vllm",
     "vllm:num_requests_running": "vllm",
@@ -119,39 +131,42 @@ class ModelRef:
         return self.route or self.model
 
     def envoy(self, extra: str = "") -> str:
-        """Label matchers of the Envoy upstream clusters of every rule of the model's route."""
+        """Label matchers of the Envoy upstream clusters of every rule of the model's route (per rule, or per
+        backendRef of a rule), never its RequestMirror clusters (`rule/<N>-mirror-<i>`: shadow copies)."""
         ns = self.namespace or "[^/]+"
-        m = f"envoy_cluster_name=~{_q(f'httproute/{ns}/{self.route_name}/rule/.+')}"
+        m = f"envoy_cluster_name=~{_q(f'httproute/{ns}/{self.route_name}/rule/[0-9]+(/backend/[0-9]+)?')}"
         return "{" + m + (f", {extra}" if extra else "") + "}"
 
-    def pods(self) -> str:
-        """`kube_pod_labels` of the model's pods, one series per (namespace, pod), value 1."""
+    def pods(self, track: Optional[str] = None) -> str:
+        """`kube_pod_labels` of the model's pods (of one track: `primary`, `canary`, `shadow`, or all), one series
+        per (namespace, pod), value 1."""
         ns = f"namespace={_q(self.namespace)}, " if self.namespace else ""
-        return f"max by (namespace, pod, {MODEL_VERSION}) (kube_pod_labels{{{ns}{MODEL}={_q(self.model)}}})"
+        tr = f", {TRACK}={_q(track)}" if track else ""
+        return f"max by (namespace, pod, {MODEL_VERSION}) (kube_pod_labels{{{ns}{MODEL}={_q(self.model)}{tr}}})"
 
 
-def for_model_pods(expr: str, ref: ModelRef, by: str = "") -> str:
-    """`expr` (series with namespace/pod labels) restricted to the model's pods, summed `by` the given labels."""
-    return f"sum{f' by ({by})' if by else ''} ({expr} * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods()})"
+def for_model_pods(expr: str, ref: ModelRef, by: str = "", track: Optional[str] = None) -> str:
+    """`expr` (series with namespace/pod labels) restricted to the model's pods (of `track`, default all), summed
+    `by` the given labels."""
+    return f"sum{f' by ({by})' if by else ''} ({expr} * on (namespace, pod) group_left ({MODEL_VERSION}) {ref.pods(track)})"
 
 
 # --- traffic (Envoy, uniform across runtimes) ---------------------------------------------------------------------
 
 
 def request_rate(ref: ModelRef, window: str = "5m") -> str:
-    """Requests per second reaching the model's backends."""
+    """Requests per second that reached a replica of the model (mirror copies excluded).
+
+    Not counted, anywhere per route: requests while the model has no ready endpoint. Envoy Gateway v1.9.0 turns a
+    rule whose backends all lack ready endpoints into a 503 direct response (internal/gatewayapi/route.go,
+    `failedNoReadyEndpoints && backendWeights.Valid == 0`); the router answers it before picking a cluster, so no
+    `envoy_cluster_*` stat moves (the proxy-wide `rq_direct_response` counter does, for every route at once), and a
+    backend without endpoints among others gets its share routed to the shared `invalid-backend-cluster` (503,
+    xds/translator/route.go). envoyproxy/gateway#8288 reports the same (`response_code_details: direct_response`,
+    `upstream_cluster: null`). So this rate is 0 while a model is at zero replicas: traffic cannot wake it, and
+    `minReplicas: 0` needs `activeHours` (config/models.py), not a wake-up signal.
+    """
     return f"sum(rate(envoy_cluster_upstream_rq_total{ref.envoy()}[{window}]))"
-
-
-def unserved_rate(ref: ModelRef, window: str = "5m") -> str:
-    """Requests/s the gateway could not send anywhere because no replica was ready (answered 503)."""
-    return f"sum(rate(envoy_cluster_upstream_cx_none_healthy{ref.envoy()}[{window}]))"
-
-
-def demand_rate(ref: ModelRef, window: str = "2m") -> str:
-    """Requests/s sent to the model, counting those answered 503 because no replica was up: the autoscaling
-    signal, so traffic to a model scaled to zero wakes it (0, not empty, without traffic)."""
-    return f"(({request_rate(ref, window)} or vector(0)) + ({unserved_rate(ref, window)} or vector(0)))"
 
 
 def error_ratio(ref: ModelRef, window: str = "5m") -> str:
@@ -212,13 +227,16 @@ def gpu_utilisation_by_pod(ref: ModelRef) -> str:
     return f"avg by (pod, {MODEL_VERSION}) ({joined})"
 
 
-def queue_length(ref: ModelRef) -> str:
-    """Requests waiting in the LLM runtime's scheduler queue, summed over the model's pods (vLLM)."""
-    return for_model_pods("vllm:num_requests_waiting", ref)
+def queue_length(ref: ModelRef, track: Optional[str] = cv.TRACK_PRIMARY) -> str:
+    """Requests waiting in the LLM runtime's scheduler queue, summed over the model's pods of `track` (vLLM).
+
+    Default: the primary Deployment's pods only, the ones its autoscaler scales (a canary has fixed replicas and a
+    shadow's queue holds mirror copies); `track=None` sums every track (dashboards)."""
+    return for_model_pods("vllm:num_requests_waiting", ref, track=track)
 
 
-def running_requests(ref: ModelRef) -> str:
-    return for_model_pods("vllm:num_requests_running", ref)
+def running_requests(ref: ModelRef, track: Optional[str] = None) -> str:
+    return for_model_pods("vllm:num_requests_running", ref, track=track)
 
 
 def time_to_first_token_quantile(ref: ModelRef, quantile: float, window: str = "5m") -> str:
@@ -228,8 +246,12 @@ def time_to_first_token_quantile(ref: ModelRef, quantile: float, window: str = "
 
 
 def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
-    """The named signals KEDA triggers can scale a model on (all scalar-valued)."""
-    out = {"requestRate": demand_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
+    """The named signals KEDA triggers can scale a model's primary Deployment on (all scalar-valued).
+
+    `requestRate` and `latencyP95` are the route's (primary and a canary's weighted share: Envoy Gateway puts both
+    backendRefs of a rule into one cluster; never the mirror); `queueLength` the primary pods' own queue. None of
+    them sees a request while the model has no replica (`request_rate`)."""
+    out = {"requestRate": request_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
     if runtime is None or runtime in QUEUE_RUNTIMES:
         out["queueLength"] = queue_length(ref)
     return out
