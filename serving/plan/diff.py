@@ -42,8 +42,11 @@ from .model import (
     Step,
     tree_order,
 )
-from .replacements import MISSING, Replacement, kubernetes_kind, replacements
+from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
 from .values import SECRET_TEXT, UNKNOWN, UNKNOWN_JSON, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, to_plain
+
+#: Reason note of a replacement forced by an input that comes from another replaced resource.
+FOLLOWS_NOTE = "changes with a replaced resource"
 
 #: Steps a diff shows, in the order `pulumi preview` summarizes them.
 CHANGE_OPS = (OP_CREATE, OP_UPDATE, OP_REPLACE, OP_DELETE)
@@ -279,14 +282,18 @@ def _ignored(path: str, ignore: Iterable[str]) -> bool:
     return any(_under(parts, split_path(i)) for i in ignore if i)
 
 
-def _compare(old: ResourceState, new: ResourceState) -> Change:
+def _compare(old: ResourceState, new: ResourceState, provider_inputs: Optional[Mapping[str, Any]] = None) -> Change:
     changes = [c for c in property_changes(old.inputs, new.inputs) if not _ignored(c.path, new.ignore_changes)]
     reasons: list[Replacement] = []
     if changes:
         reasons = [
-            r for r in replacements(new.type, old.inputs, new.inputs, new.replace_on_changes, equal=_same)
+            r for r in replacements(new.type, old.inputs, new.inputs, new.replace_on_changes, equal=_same,
+                                    provider_inputs=provider_inputs)
             if not _ignored(r.path, new.ignore_changes)
         ]
+        # An input set from a replaced resource's output is unknown: the replacement is a consequence.
+        reasons = [replace(r, note=FOLLOWS_NOTE) if isinstance(value_at(new.inputs, r.path), Unknown) else r
+                   for r in reasons]
     # An aliased type change (e.g. Bucket -> BucketV2) is not a replacement by itself: the provider diffs inputs.
     rule_paths = [split_path(r.path) for r in reasons]
     marked = []
@@ -358,12 +365,18 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str = "base", head_label: 
     matched = _match(base, head)
     base_states = {s.urn: s.state for s in base.steps}
     head_states = {s.urn: s.state for s in head.steps}
+
+    def provider_inputs(state: ResourceState) -> Optional[Mapping[str, Any]]:
+        # A provider reference is "<provider urn>::<id>".
+        provider = head_states.get(state.provider.rsplit("::", 1)[0]) if state.provider else None
+        return provider.inputs if provider is not None else None
+
     result: dict[str, Change] = {}
     for urn, state in head_states.items():
         if state.is_stack:
             result[urn] = Change(Step(OP_SAME, urn, new=state, old=base_states.get(matched.get(urn, ""))))
         elif urn in matched:
-            result[urn] = _compare(base_states[matched[urn]], state)
+            result[urn] = _compare(base_states[matched[urn]], state, provider_inputs(state))
         else:
             result[urn] = Change(Step(OP_CREATE if not state.external else OP_READ, urn, new=state))
 
@@ -379,7 +392,7 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str = "base", head_label: 
             props = [p for p in props if p in state.inputs and not _ignored(p, state.ignore_changes)]
             if not props:
                 continue
-            result[urn] = _compare(base_states[matched[urn]], _with_unknown_inputs(state, props))
+            result[urn] = _compare(base_states[matched[urn]], _with_unknown_inputs(state, props), provider_inputs(state))
             if result[urn].op == OP_REPLACE:
                 replaced.add(urn)
 
@@ -432,7 +445,11 @@ def subject(state: ResourceState) -> str:
 def warnings(diff: PlanDiff) -> list[str]:
     """What a reviewer must not miss: replacements (with their reason) and protected resources in the way."""
     out: list[str] = []
-    for c in diff.changes:
+    # Replacements the change itself forces first, then those that follow from them.
+    def consequence(c: Change) -> bool:
+        return c.op == OP_REPLACE and all(r.note == FOLLOWS_NOTE for r in c.replacements)
+
+    for c in sorted(diff.changes, key=consequence):
         if c.op == OP_REPLACE:
             reasons = ", ".join(r.text for r in c.replacements)
             out.append(f"{subject(c.state)} will be replaced: {reasons}")
