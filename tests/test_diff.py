@@ -124,7 +124,13 @@ def test_gpu_instance_type_change_replaces_the_pool_with_a_warning(plan_diff) ->
     lines = text.splitlines()
     assert lines[2] == f"warning: GPU pool {pool} will be replaced: instanceTypes changed"
     assert f'"{new_type}" (forces replacement)' in text
-    assert "+-1 to replace" in text
+    # The new node group has a new Auto Scaling group: the cluster-autoscaler tags on it follow (ForceNew
+    # autoscalingGroupName), listed after the pool's own warning and marked as consequences.
+    followers = [c for c in diff.by_op("replace") if c.step.urn != step.urn]
+    assert followers and {c.state.type for c in followers} == {"aws:autoscaling/tag:Tag"}
+    assert all(c.state.name.startswith(groups[0].state.name) for c in followers)
+    assert all(r.text == "autoscalingGroupName changes with a replaced resource" for c in followers for r in c.replacements)
+    assert f"+-{1 + len(followers)} to replace" in text
     digest = json.loads(render_json(diff))
     [raw] = [s for s in digest["steps"] if s["urn"] == step.urn]
     assert raw["op"] == "replace" and "instanceTypes" in raw["replaceReasons"]
@@ -349,7 +355,8 @@ def test_base_revision_diff_leaves_the_checkout_untouched(git_project: Path) -> 
         "stack": (git_project / "Pulumi.dev.yaml").read_text(),
     }
     assert after == before
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "serving-plan-base-*"))) == temp_dirs
+    # No temporary worktree left behind (only new ones count: another run may clean up its own meanwhile).
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "serving-plan-base-*"))) - temp_dirs == set()
 
 
 def test_unknown_base_revision_is_a_usage_error(git_project: Path) -> None:
@@ -358,3 +365,100 @@ def test_unknown_base_revision_is_a_usage_error(git_project: Path) -> None:
                           cwd=git_project, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "unknown git revision 'no-such-rev'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- the replacement table, row by row (serving/plan/replacements.py cites the provider source of each) ---------------
+
+_REPLACE_CASES = [
+    # (type, old inputs, new inputs, expected op)
+    ("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16", "instanceTenancy": "default"},
+     {"cidrBlock": "10.0.0.0/16", "instanceTenancy": "dedicated"}, "update"),  # modifyVPCTenancy in place
+    ("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, {"cidrBlock": "10.1.0.0/16"}, "replace"),
+    ("aws:ec2/subnet:Subnet", {"vpcId": "v", "ipv6Native": False}, {"vpcId": "v", "ipv6Native": True}, "replace"),
+    ("aws:ec2/subnet:Subnet", {"vpcId": "v", "mapPublicIpOnLaunch": False}, {"vpcId": "v", "mapPublicIpOnLaunch": True}, "update"),
+    ("aws:ec2/natGateway:NatGateway", {"subnetId": "a"}, {"subnetId": "b"}, "replace"),
+    ("aws:ec2/eip:Eip", {"domain": "vpc"}, {"domain": "vpc", "ipamPoolId": "ipam-pool-1"}, "replace"),
+    ("aws:ec2/internetGateway:InternetGateway", {"vpcId": "a"}, {"vpcId": "b"}, "update"),  # detach + attach
+    ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"vpcId": "a"}, {"vpcId": "b"}, "replace"),
+    ("aws:ec2/routeTableAssociation:RouteTableAssociation", {"subnetId": "s", "routeTableId": "a"},
+     {"subnetId": "s", "routeTableId": "b"}, "update"),  # ReplaceRouteTableAssociation
+    ("aws:cloudwatch/logGroup:LogGroup", {"name": "/a", "retentionInDays": 30}, {"name": "/a", "retentionInDays": 90}, "update"),
+    ("aws:cloudwatch/logGroup:LogGroup", {"name": "/a"}, {"name": "/b"}, "replace"),
+    ("aws:autoscaling/tag:Tag", {"autoscalingGroupName": "g", "tag": {"key": "k", "value": "1", "propagateAtLaunch": False}},
+     {"autoscalingGroupName": "g", "tag": {"key": "k", "value": "2", "propagateAtLaunch": False}}, "update"),
+    ("aws:autoscaling/tag:Tag", {"autoscalingGroupName": "g", "tag": {"key": "k", "value": "1", "propagateAtLaunch": False}},
+     {"autoscalingGroupName": "g", "tag": {"key": "j", "value": "1", "propagateAtLaunch": False}}, "replace"),
+    ("aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": "{}"}, {"role": "r", "policy": "{\"a\": 1}"}, "update"),
+    ("aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": "{}"}, {"role": "s", "policy": "{}"}, "replace"),
+    ("aws:eks/podIdentityAssociation:PodIdentityAssociation", {"clusterName": "c", "namespace": "n", "roleArn": "a"},
+     {"clusterName": "c", "namespace": "n", "roleArn": "b"}, "update"),
+    ("random:index/randomPassword:RandomPassword", {"length": 32, "special": False}, {"length": 40, "special": False}, "replace"),
+    # PersistentVolumeClaim: a larger request expands in place; a new class is a new claim.
+    ("kubernetes:core/v1:PersistentVolumeClaim",
+     {"metadata": {"name": "c"}, "spec": {"storageClassName": "gp3", "resources": {"requests": {"storage": "10Gi"}}}},
+     {"metadata": {"name": "c"}, "spec": {"storageClassName": "gp3", "resources": {"requests": {"storage": "20Gi"}}}}, "update"),
+    ("kubernetes:core/v1:PersistentVolumeClaim", {"metadata": {"name": "c"}, "spec": {"storageClassName": "gp2"}},
+     {"metadata": {"name": "c"}, "spec": {"storageClassName": "gp3"}}, "replace"),
+    # Service: only .spec.clusterIP in diff.go; a type change is an update.
+    ("kubernetes:core/v1:Service", {"metadata": {"name": "s"}, "spec": {"type": "ClusterIP"}},
+     {"metadata": {"name": "s"}, "spec": {"type": "LoadBalancer"}}, "update"),
+    ("kubernetes:core/v1:Secret", {"metadata": {"name": "s"}, "stringData": {"a": "1"}},
+     {"metadata": {"name": "s"}, "stringData": {"a": "2"}}, "replace"),
+]
+
+
+@pytest.mark.parametrize("type_,old,new,op", _REPLACE_CASES, ids=lambda v: v if isinstance(v, str) else None)
+def test_replacement_table_rows(type_: str, old: dict, new: dict, op: str) -> None:
+    urn = f"urn:pulumi:dev::serving::{type_}::r"
+    diff = diff_plans(_plan(_state(urn, STACK, old)), _plan(_state(urn, STACK, new)))
+    [change] = diff.changed
+    assert change.op == op
+    if op == "replace":
+        assert all("@" in r.source for r in change.replacements)  # every row names the commit it was read at
+
+
+def _k8s_provider(inputs: dict) -> ResourceState:
+    return _state("urn:pulumi:dev::serving::pulumi:providers:kubernetes::k8s", STACK, inputs)
+
+
+@pytest.mark.parametrize(
+    "kind,provider_inputs,immutable,op",
+    [
+        ("ConfigMap", {}, False, "replace"),
+        ("ConfigMap", {"enableConfigMapMutable": "true"}, False, "update"),
+        ("ConfigMap", {"enableConfigMapMutable": True}, True, "replace"),
+        ("Secret", {"enableSecretMutable": "true"}, False, "update"),
+        ("Secret", {"enableSecretMutable": "true"}, True, "replace"),
+    ],
+)
+def test_configmap_and_secret_data_follow_the_provider_flags(kind: str, provider_inputs: dict, immutable: bool, op: str) -> None:
+    provider = _k8s_provider(provider_inputs)
+    urn = f"urn:pulumi:dev::serving::kubernetes:core/v1:{kind}::obj"
+
+    def obj(value: str) -> ResourceState:
+        inputs: dict[str, Any] = {"metadata": {"name": "obj", "namespace": "n"}, "data": {"k": value}}
+        if immutable:
+            inputs["immutable"] = True
+        return replace_provider(_state(urn, STACK, inputs), f"{provider.urn}::id-1")
+
+    diff = diff_plans(_plan(provider, obj("a")), _plan(provider, obj("b")))
+    [change] = diff.changed
+    assert change.op == op
+
+
+def replace_provider(state: ResourceState, provider: str) -> ResourceState:
+    import dataclasses
+
+    return dataclasses.replace(state, provider=provider)
+
+
+def test_every_created_resource_type_has_a_replacement_row() -> None:
+    """Each type the dev, prod and local plans register has rules or a documented reason it has none."""
+    from serving.plan.replacements import is_covered
+
+    types = {s.type for stack in ("dev", "prod", "local") for s in capture_plan(stack).steps}
+    missing = sorted(
+        t for t in types
+        if not (t.startswith(("serving:", "pulumi:")) or is_covered(t))
+    )
+    assert missing == [], f"add rules or an IN_PLACE reason to serving/plan/replacements.py for {missing}"
