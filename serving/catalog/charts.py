@@ -33,8 +33,6 @@ NVIDIA_DEVICE_PLUGIN = ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidi
 GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator")
 # NVIDIA DCGM exporter 4.8.2 (https://github.com/NVIDIA/dcgm-exporter#quickstart-on-kubernetes).
 DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter")
-# Karpenter 1.14.1 (https://karpenter.sh/docs/getting-started/): OCI chart on ECR Public.
-KARPENTER = ChartPin("oci://public.ecr.aws/karpenter/karpenter", "1.14.1", None, "karpenter")
 # cluster-autoscaler 9.59.0, app 1.35.0 (kubernetes/autoscaler).
 CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "cluster-autoscaler")
 # KEDA 2.20.2 (https://keda.sh/docs/latest/deploy/#helm).
