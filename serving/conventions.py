@@ -14,7 +14,7 @@ from .config import GpuPoolConfig, NodePoolConfig, Taint
 #: Prefix of the platform's own label keys.
 DOMAIN = "serving.platform"
 
-#: Label on every node of a pool (and the Karpenter/EKS node template), naming the pool.
+#: Label on every node of a pool (and on its cluster-autoscaler node-template tags), naming the pool.
 POOL_LABEL = f"{DOMAIN}/pool"
 #: Label on every GPU node.
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
@@ -62,7 +62,6 @@ MONITORING_NAMESPACE = "monitoring"
 GPU_NAMESPACE = "gpu-system"
 KEDA_NAMESPACE = "keda"
 LOGGING_NAMESPACE = "logging"
-KARPENTER_NAMESPACE = "kube-system"
 CLUSTER_AUTOSCALER_NAMESPACE = "kube-system"
 
 #: The default StorageClass on EKS (encrypted gp3 through the EBS CSI driver), made by `components/cluster.py`.
