@@ -21,7 +21,8 @@ CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
 #: Checks skipped for model objects, each with the reason it does not apply.
 SKIPS: dict[str, str] = {
     # Runtime presets pin images by version tag (serving/catalog/runtimes.py); a model pins a digest by setting
-    # `image: repo@sha256:...` (test_a_digest_pinned_image_passes_the_digest_check). Digests of upstream images
+    # `image: repo@sha256:...` and the platform its download init container by `storageInitializerImage`
+    # (test_a_downloaded_model_passes_the_digest_check_with_a_pinned_initializer). Digests of upstream images
     # cannot be looked up offline, and a made-up digest would break a real `pulumi up`.
     "CKV_K8S_43": "image should use digest",
     # Serving images are several GB (vLLM, Triton) and pinned: IfNotPresent starts a replica from the node's cache
@@ -84,20 +85,41 @@ def test_checkov_passes_on_every_models_objects(stack: str, checkov: Path, tmp_p
             assert f"deployment.{ns}.{m.name}-{track}.yaml" in passed_files
 
 
-def test_a_digest_pinned_image_passes_the_digest_check(checkov: Path, stack_root: Callable[..., Path], tmp_path: Path) -> None:
-    doc = repo_stack("dev")
-    churn = model_entry(doc, "churn")
-    # The model baked into a digest-pinned image: no storage-initializer (whose preset is tag-pinned) either.
-    churn.update(image="ghcr.io/example/churn-mlserver@sha256:" + "0" * 64, artifact={"uri": "image://"})
-    del churn["canary"]
+def digest_verdicts(checkov: Path, stack_root: Callable[..., Path], tmp_path: Path, doc: dict[str, Any]) -> set[tuple[str, str]]:
+    """(PASSED|FAILED, manifest file) of checkov's image-digest check on the tabular team's objects of `doc`."""
     plan = capture_plan("dev", root=stack_root(dev=doc))
     write_manifests(plan, tmp_path / "manifests")
     report = run_checkov(checkov, tmp_path / "manifests", "--check", "CKV_K8S_43")
-    verdicts = {
+    return {
         (c["check_result"]["result"], Path(c["file_path"]).name)
         for key in ("passed_checks", "failed_checks")
         for c in report["results"][key]
         if "team-tabular" in c["file_path"]
     }
+
+
+def test_a_digest_pinned_image_passes_the_digest_check(checkov: Path, stack_root: Callable[..., Path], tmp_path: Path) -> None:
+    doc = repo_stack("dev")
+    churn = model_entry(doc, "churn")
+    # The model baked into a digest-pinned image: no storage-initializer at all.
+    churn.update(image="ghcr.io/example/churn-mlserver@sha256:" + "0" * 64, artifact={"uri": "image://"})
+    del churn["canary"]
+    verdicts = digest_verdicts(checkov, stack_root, tmp_path, doc)
+    assert ("FAILED", "deployment.team-tabular.churn.yaml") not in verdicts
+    assert ("PASSED", "deployment.team-tabular.churn.yaml") in verdicts
+
+
+def test_a_downloaded_model_passes_the_digest_check_with_a_pinned_initializer(
+    checkov: Path, stack_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The server image and the platform's storage-initializer image, both by digest: the init container counts too."""
+    doc = repo_stack("dev")
+    churn = model_entry(doc, "churn")
+    churn["image"] = "seldonio/mlserver@sha256:" + "0" * 64
+    del churn["canary"]
+    verdicts = digest_verdicts(checkov, stack_root, tmp_path / "tagged", doc)
+    assert ("FAILED", "deployment.team-tabular.churn.yaml") in verdicts, "the tag-pinned initializer fails the check"
+    platform_of(doc)["storageInitializerImage"] = "kserve/storage-initializer@sha256:" + "1" * 64
+    verdicts = digest_verdicts(checkov, stack_root, tmp_path / "pinned", doc)
     assert ("FAILED", "deployment.team-tabular.churn.yaml") not in verdicts
     assert ("PASSED", "deployment.team-tabular.churn.yaml") in verdicts

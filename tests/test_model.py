@@ -6,13 +6,18 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
 from serving import conventions as cv
-from serving.config import PlatformConfig, validate_stack_file
+from serving.catalog.runtimes import PRESETS, STORAGE_INITIALIZER_ENTRYPOINT
+from serving.components import artifacts
+from serving.config import PlatformConfig, parse_platform, validate_stack_file
 from serving.plan import Plan, Secret, capture_plan, render_json, render_tree
 from serving.plan.model import ResourceState, is_kubernetes_object
 from serving.plan.render import kubernetes_manifest
@@ -270,6 +275,72 @@ def test_runtime_containers_get_their_presets_command_ports_and_env() -> None:
     assert "cpu" not in churn["resources"]["limits"], "no CPU limit unless configured"
 
 
+#: Env vars naming a directory a server or initializer writes to (caches, config, metrics, home).
+WRITTEN_DIR_ENV = re.compile(r"(HOME|CACHE_DIR|CACHE_ROOT|CONFIG_ROOT|_DIR)$")
+
+
+def with_every_runtime(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` plus one model per runtime preset it lacks (team `lab`), GPU ones included, with room on the GPU pool."""
+    p = platform_of(doc)
+    p["nodePools"]["gpu"][0]["maxSize"] = 8
+    p["teams"].append({"name": "lab", "quota": {"cpu": "64", "memory": "256Gi", "gpus": 4}})
+    present = {m["runtime"] for m in p["models"]}
+    extra = {
+        "mlserver": {}, "mlserver-xgboost": {}, "mlserver-lightgbm": {}, "mlserver-mlflow": {},
+        "tfserving": {"resources": {"gpus": 1}},
+        "custom": {"image": "ghcr.io/example/sentiment:1.4.2", "server": {"port": 9000, "readyPath": "/ready"},
+                   "resources": {"gpus": 1}},
+    }
+    for runtime in sorted(set(PRESETS) - present):
+        p["models"].append({"name": f"lab-{runtime}", "team": "lab", "runtime": runtime, "version": "v1",
+                            "artifact": {"uri": f"s3://example-models-dev/lab/{runtime}/v1"}, **extra[runtime]})
+    return doc
+
+
+def writable_paths(spec: dict[str, Any], container: dict[str, Any]) -> list[str]:
+    """Mount paths of `container` that are writable scratch (emptyDir or ephemeral volume, not read-only)."""
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    return [m["mountPath"] for m in container["volumeMounts"]
+            if not m.get("readOnly") and ("emptyDir" in volumes[m["name"]] or "ephemeral" in volumes[m["name"]])]
+
+
+def under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def test_every_runtime_can_write_where_it_writes_as_uid_10001_on_a_read_only_root(stack_root: Callable[..., Path]) -> None:
+    """No image has uid 10001 in /etc/passwd and the root filesystem is read-only: every directory a server or the
+    initializer writes to (home, caches, metrics) must be a writable volume, and getpass.getuser() must not need
+    /etc/passwd (PyTorch's inductor cache dir; vLLM exits at import without USER)."""
+    doc = with_every_runtime(repo_stack("dev"))
+    plan, cfg = plan_of(stack_root, doc), parse_platform(platform_of(doc), "Pulumi.dev.yaml")
+    assert {m.runtime for m in cfg.models} == set(PRESETS)
+    for m in cfg.models:
+        spec = pod_spec(objects(plan, m.name, "Deployment")[m.name])
+        for c in spec["containers"] + spec.get("initContainers", []):
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            writable = writable_paths(spec, c)
+            assert env.get("HOME") and under(env["HOME"], writable), (m.name, c["name"])
+            for key, value in env.items():
+                if WRITTEN_DIR_ENV.search(key) and value and value.startswith("/"):
+                    assert under(value, writable), (m.name, c["name"], key, value)
+            if "workingDir" in c:
+                assert under(c["workingDir"], writable), (m.name, c["name"])
+        srv = server(objects(plan, m.name, "Deployment")[m.name])
+        env = {e["name"]: e["value"] for e in srv["env"]}
+        assert env["USER"], m.name
+        if m.runtime.startswith("mlserver"):
+            # The image's workdir and its HF/Numba cache dir /opt/mlserver are mode 776 for uid 1000 only.
+            assert "workingDir" in srv and not any(v.startswith("/opt/mlserver") for v in env.values())
+        if m.resources.gpus:
+            # PyTorch/NCCL/Triton share tensors through /dev/shm, 64 MiB by default in a container.
+            (shm,) = [v for v in srv["volumeMounts"] if v["mountPath"] == "/dev/shm"]
+            assert {v["name"]: v for v in spec["volumes"]}[shm["name"]]["emptyDir"]["medium"] == "Memory", m.name
+    llama = {e["name"]: e["value"] for e in server(objects(plan, "llama-chat", "Deployment")["llama-chat"])["env"]}
+    for key in ("HF_HOME", "VLLM_CACHE_ROOT", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "NUMBA_CACHE_DIR"):
+        assert llama[key].startswith("/tmp/"), key
+
+
 # --- artifacts ----------------------------------------------------------------------------------------------------
 
 
@@ -279,7 +350,8 @@ def test_artifacts_are_downloaded_once_into_a_cache_the_server_reads() -> None:
     spec = pod_spec(llama)
     (init,) = spec["initContainers"]
     env = {e["name"]: e.get("value") for e in init["env"]}
-    assert env["ARTIFACT_URI"] == "s3://example-models-prod/llama-3.1-8b-instruct/2026-10-15"
+    # A folder: the trailing slash keeps the initializer's key-prefix listing out of sibling folders (`.../2026-10-15x`).
+    assert env["ARTIFACT_URI"] == "s3://example-models-prod/llama-3.1-8b-instruct/2026-10-15/"
     assert init["image"].startswith("kserve/storage-initializer:v")
     assert ".download-complete" in init["command"][-1], "a restarted pod skips a complete download"
     volumes = {v["name"]: v for v in spec["volumes"]}
@@ -289,7 +361,7 @@ def test_artifacts_are_downloaded_once_into_a_cache_the_server_reads() -> None:
     mount = next(v for v in server(llama)["volumeMounts"] if v["name"] == "model")
     assert mount == {"name": "model", "mountPath": "/mnt/models", "subPath": "model", "readOnly": True}
     shadow_init = pod_spec(objects(plan, "llama-chat", "Deployment")["llama-chat-shadow"])["initContainers"][0]
-    assert {e["name"]: e.get("value") for e in shadow_init["env"]}["ARTIFACT_URI"].endswith("/2026-11-01")
+    assert {e["name"]: e.get("value") for e in shadow_init["env"]}["ARTIFACT_URI"].endswith("/2026-11-01/")
     churn = pod_spec(objects(plan, "churn", "Deployment")["churn"])
     assert {v["name"]: v for v in churn["volumes"]}["model"] == {"name": "model", "emptyDir": {"sizeLimit": "3Gi"}}
 
@@ -304,15 +376,78 @@ def test_each_models_role_reads_only_its_own_prefixes() -> None:
         "arn:aws:s3:::example-models-prod/llama-3.1-8b-instruct/2026-10-15/*",
         "arn:aws:s3:::example-models-prod/llama-3.1-8b-instruct/2026-11-01/*",
     ]
+    # The initializer's HeadBucket is authorized as s3:ListBucket without any s3:prefix: a prefix condition denies it.
     (listing,) = [st for st in doc["Statement"] if st["Action"] == "s3:ListBucket"]
-    assert listing["Resource"] == "arn:aws:s3:::example-models-prod"
-    assert all(p.startswith("llama-3.1-8b-instruct/2026-1") for p in listing["Condition"]["StringLike"]["s3:prefix"])
+    assert listing["Resource"] == "arn:aws:s3:::example-models-prod" and "Condition" not in listing
+    assert {st["Action"] for st in doc["Statement"]} == {"s3:ListBucket", "s3:GetObject"}, "no KMS key configured"
     (assoc,) = [s for s in states if s.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation"]
     assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("team-nlp", "llama-chat")
     (role,) = [s for s in states if s.type == "aws:iam/role:Role"]
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == "llama-chat"
+
+
+def test_an_sse_kms_artifact_lets_the_role_decrypt_with_exactly_its_key(stack_root: Callable[..., Path]) -> None:
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    doc = repo_stack("dev")
+    model_entry(doc, "churn")["artifact"]["kmsKeyArn"] = key
+    plan = plan_of(stack_root, doc)
+    (policy,) = [s for s in model_resources(plan, "churn") if s.type == "aws:iam/rolePolicy:RolePolicy"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    (decrypt,) = [st for st in statements if "kms:Decrypt" in json.dumps(st["Action"])]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == [key]
+    assert decrypt["Condition"] == {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}, "only through S3"
+    assert not any(a.startswith("kms:") for st in statements if st is not decrypt for a in [st["Action"]])
+    # Another model's role gets no KMS grant.
+    (llama_policy,) = [s for s in model_resources(plan, "llama-chat") if s.type == "aws:iam/rolePolicy:RolePolicy"]
+    assert "kms:" not in llama_policy.inputs["policy"]
+
+
+def test_the_storage_initializer_image_comes_from_config(stack_root: Callable[..., Path]) -> None:
+    pinned = "kserve/storage-initializer@sha256:" + "1" * 64
+    doc = repo_stack("dev")
+    platform_of(doc)["storageInitializerImage"] = pinned
+    plan = plan_of(stack_root, doc)
+    for m in ("llama-chat", "vision", "churn"):
+        for dep in objects(plan, m, "Deployment").values():
+            (init,) = pod_spec(dep)["initContainers"]
+            assert init["image"] == pinned
+
+
+FAKE_INITIALIZER = """#!/usr/bin/env python3
+# Same argument contract as kserve v0.19.0 python/storage-initializer/scripts/initializer-entrypoint.
+import os, sys
+if len(sys.argv) < 3 or len(sys.argv) % 2 != 1:
+    print("Usage: initializer-entrypoint src_uri_0 dest_path_0 ..."); sys.exit(1)
+for src, dest in zip(sys.argv[1::2], sys.argv[2::2]):
+    os.makedirs(dest, exist_ok=True)
+    open(os.path.join(dest, "weights"), "w").write(src)
+    open(os.environ["CALLS"], "a").write(src + "\\n")
+"""
+
+
+def test_the_download_script_calls_the_initializer_once_per_artifact_version(tmp_path: Path) -> None:
+    """The init container's script, run with sh against a stand-in for the initializer's entrypoint."""
+    entry, store, calls = tmp_path / "initializer-entrypoint", tmp_path / "store", tmp_path / "calls"
+    entry.write_text(FAKE_INITIALIZER)
+    entry.chmod(0o755)
+    store.mkdir()
+    script = artifacts.DOWNLOAD_SCRIPT.replace(STORAGE_INITIALIZER_ENTRYPOINT, str(entry)).replace(artifacts.STORE_MOUNT, str(store))
+    assert script != artifacts.DOWNLOAD_SCRIPT and str(entry) in script
+
+    def run(uri: str) -> None:
+        env = {**os.environ, "ARTIFACT_URI": uri, "CALLS": str(calls)}
+        subprocess.run(["/bin/sh", "-c", script], env=env, check=True, capture_output=True, timeout=60)
+
+    run("s3://b/m/v1/")
+    run("s3://b/m/v1/")  # a restarted pod: complete copy in the volume, no second download
+    assert calls.read_text().split() == ["s3://b/m/v1/"]
+    assert (store / artifacts.STORE_SUBPATH / "weights").read_text() == "s3://b/m/v1/"
+    (store / artifacts.STORE_SUBPATH / "stale").write_text("from v1")
+    run("s3://b/m/v2/")  # another version in the same volume: wiped and downloaded again
+    assert calls.read_text().split() == ["s3://b/m/v1/", "s3://b/m/v2/"]
+    assert sorted(p.name for p in (store / artifacts.STORE_SUBPATH).iterdir()) == ["weights"]
 
 
 def test_existing_cluster_makes_no_aws_resources_and_says_how_s3_is_read() -> None:

@@ -51,8 +51,23 @@ def test_gpu_models_must_fit_on_their_pool_at_max_replicas() -> None:
         models(p)["vision"]["scaling"] = {"minReplicas": 2, "maxReplicas": 3}
 
     errs = errors("prod", grow)
+    # llama-chat: 3 + 1 surge, shadow 1 + 1 surge; vision: 3 + 1 surge.
     assert ("Pulumi.prod.yaml: serving:platform.nodePools.gpu[0].maxSize: the GPU models on pool 'gpu-a10' (llama-chat, "
-            "vision) need up to 7 GPUs at maxReplicas, but 6 nodes x 1 GPUs give 6") in errs
+            "vision) need up to 10 GPUs at maxReplicas plus one rollout surge pod each, but 9 nodes x 1 GPUs give 9") in errs
+
+
+def test_a_gpu_pool_full_at_max_replicas_leaves_no_room_for_a_rollout() -> None:
+    """Dev's two GPU models at maxReplicas 1 fill two nodes; their rollouts (maxSurge 1) need two more."""
+
+    def no_surge_room(p: dict[str, Any]) -> None:
+        p["nodePools"]["gpu"][0]["maxSize"] = 2
+
+    assert errors("dev", no_surge_room) == [
+        "Pulumi.dev.yaml: serving:platform.nodePools.gpu[0].maxSize: the GPU models on pool 'gpu-a10' (llama-chat, "
+        "vision) need up to 4 GPUs at maxReplicas plus one rollout surge pod each, but 2 nodes x 1 GPUs give 2"
+    ]
+    for stack in ("dev", "prod"):  # the shipped stacks leave room
+        parse_platform(platform_of(repo_stack(stack)), f"Pulumi.{stack}.yaml")
 
 
 def test_weights_that_cannot_fit_in_gpu_memory_are_a_config_error() -> None:
@@ -131,6 +146,36 @@ def test_artifact_options_must_fit_the_scheme() -> None:
 
     (err,) = errors("dev", bad_uri)
     assert "is not a supported artifact URI" in err
+
+    def revision_with_slash(p: dict[str, Any]) -> None:
+        # The initializer splits hf:// URIs on `/` into exactly owner and model[:revision]: this fails in the pod.
+        models(p)["churn"]["artifact"] = {"uri": "hf://org/churn:refs/pr/1"}
+
+    (err,) = errors("dev", revision_with_slash)
+    assert "models[2].artifact.uri: 'hf://org/churn:refs/pr/1' is not a supported artifact URI" in err
+
+
+@pytest.mark.parametrize(
+    ("artifact", "message"),
+    [
+        ({"uri": "s3://example-models-dev/churn/v12", "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:alias/models"},
+         "models[2].artifact.kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:alias/models' is not a KMS key ARN"),
+        ({"uri": "hf://org/churn", "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+         "models[2].artifact: kmsKeyArn only applies to s3:// artifacts"),
+    ],
+)
+def test_kms_key_must_be_a_key_arn_on_an_s3_artifact(artifact: dict[str, Any], message: str) -> None:
+    def change(p: dict[str, Any]) -> None:
+        models(p)["churn"]["artifact"] = artifact
+
+    (err,) = errors("dev", change)
+    assert message in err
+
+
+def test_storage_initializer_image_must_be_pinned() -> None:
+    (err,) = errors("dev", lambda p: p.update(storageInitializerImage="kserve/storage-initializer"))
+    assert err.startswith("Pulumi.dev.yaml: serving:platform.storageInitializerImage: ")
+    assert "has neither tag nor digest" in err
 
 
 def test_model_names_make_valid_service_names() -> None:

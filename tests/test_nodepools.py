@@ -257,7 +257,7 @@ def test_instance_types_of_different_shapes_are_an_error() -> None:
     "changes, location, words",
     [
         ({"minSize": 3, "maxSize": 2}, "nodePools.gpu[0]", "minSize (3) must be <= maxSize (2)"),
-        ({"desiredSize": 5}, "nodePools.gpu[0]", "desiredSize (5) must be within [minSize, maxSize] = [0, 2]"),
+        ({"desiredSize": 5}, "nodePools.gpu[0]", "desiredSize (5) must be within [minSize, maxSize] = [0, 4]"),
         ({"amiType": "AL2_x86_64_GPU"}, "nodePools.gpu[0].amiType", "AL2023_x86_64_NVIDIA"),
         ({"migStrategy": "single"}, "nodePools.gpu[0].migStrategy", "does not support MIG"),
         ({"timeSlicing": {"replicas": 1}}, "nodePools.gpu[0].timeSlicing.replicas", "greater than or equal to 2"),

@@ -19,6 +19,14 @@ ScalingMetric = Literal["cpu", "requests", "queue", "latency"]
 #: Where a runtime expects the model by default (KServe's convention; MLServer's image default too).
 MODEL_DIR = "/mnt/models"
 
+#: Environment of every server container (before the preset's own): model pods run as uid 10001, which no image has
+#: in /etc/passwd, under a read-only root filesystem. `HOME` and the XDG cache point at the writable /tmp emptyDir
+#: (HF hub, Triton/CUDA/FlashInfer caches default under ~/.cache or ~); `USER` makes Python's `getpass.getuser()`
+#: answer without `pwd.getpwuid()`, which raises KeyError for a uid missing from /etc/passwd. PyTorch calls it for its
+#: inductor cache dir (torch/_inductor/runtime/cache_dir_utils.py default_cache_dir), at import time in vLLM's model
+#: inspection subprocess: without USER vLLM exits before serving (vllm-project/vllm#44548, #12219).
+NON_ROOT_ENV: Mapping[str, str] = {"HOME": "/tmp", "USER": "model-server", "XDG_CACHE_HOME": "/tmp/.cache"}
+
 
 @dataclass(frozen=True)
 class RuntimePreset:
@@ -44,7 +52,7 @@ class RuntimePreset:
     #: Writable directories (emptyDir) the server needs under a read-only root filesystem. `/tmp` is always one.
     writable_dirs: tuple[str, ...] = ()
     #: Needs a large /dev/shm (PyTorch/NCCL workers, Triton's Python backend): a memory-backed emptyDir.
-    shared_memory: bool = False
+    shared_memory: bool = False  # GPU pods get one whatever the runtime (components/model.py)
     requires_gpu: bool = False
     #: Large-language-model server (streamed responses: long route timeout, long drain on shutdown).
     llm: bool = False
@@ -80,7 +88,8 @@ class RuntimePreset:
 # https://docs.vllm.ai/en/v0.11.0/usage/metrics.html): `vllm serve <model>` listens on 8000; GET /health is 200 once
 # the engine is up (the server binds only after the weights are loaded); Prometheus metrics on the same port at
 # /metrics. `--served-model-name` is the `model` clients send. Caches: VLLM_CACHE_ROOT / VLLM_CONFIG_ROOT / HF_HOME
-# (vllm/envs.py) default under $HOME, moved to the writable /tmp. VLLM_NO_USAGE_STATS / DO_NOT_TRACK turn off the
+# (vllm/envs.py) default under $HOME/XDG_CACHE_HOME, moved to the writable /tmp with the PyTorch inductor, Triton
+# kernel and Numba caches. VLLM_NO_USAGE_STATS / DO_NOT_TRACK turn off the
 # usage report (vllm/usage/usage_lib.py). /dev/shm is needed for tensor-parallel workers (docs: "--ipc=host or
 # --shm-size").
 _VLLM = RuntimePreset(
@@ -100,11 +109,12 @@ _VLLM = RuntimePreset(
         "--disable-uvicorn-access-log",
     ),
     env={
-        "HOME": "/tmp",
-        "XDG_CACHE_HOME": "/tmp/.cache",
         "HF_HOME": "/tmp/.cache/huggingface",
-        "VLLM_CACHE_ROOT": "/tmp/.cache/vllm",
+        "VLLM_CACHE_ROOT": "/tmp/.cache/vllm",  # torch.compile cache: $VLLM_CACHE_ROOT/torch_compile_cache
         "VLLM_CONFIG_ROOT": "/tmp/.config/vllm",
+        "TORCHINDUCTOR_CACHE_DIR": "/tmp/.cache/torchinductor",  # default /tmp/torchinductor_<user>
+        "TRITON_CACHE_DIR": "/tmp/.cache/triton",  # default ~/.triton/cache
+        "NUMBA_CACHE_DIR": "/tmp/.cache/numba",  # default: __pycache__ next to the read-only package
         "HF_HUB_OFFLINE": "1",  # weights come from {model_dir}; never reach the Hub at serve time
         "VLLM_NO_USAGE_STATS": "1",
         "DO_NOT_TRACK": "1",
@@ -146,7 +156,6 @@ _TRITON = RuntimePreset(
         "--metrics-port={metrics_port}",
         "--exit-timeout-secs=30",
     ),
-    env={"HOME": "/tmp"},
     shared_memory=True,
     default_cpu="2",
     default_memory="8Gi",
@@ -174,9 +183,9 @@ _MLSERVER_ENV = {
     "MLSERVER_MODEL_NAME": "{model_name}",
     "MLSERVER_MODEL_VERSION": "{version}",
     "MLSERVER_MODEL_URI": "{model_dir}",
-    "HF_HOME": "/tmp/.cache",
-    "NUMBA_CACHE_DIR": "/tmp/.cache",
-    "HOME": "/tmp",
+    # The image sets both to /opt/mlserver/.cache (Dockerfile ENV), which uid 10001 cannot reach (below).
+    "HF_HOME": "/tmp/.cache/huggingface",
+    "NUMBA_CACHE_DIR": "/tmp/.cache/numba",
 }
 
 
@@ -229,7 +238,6 @@ _TFSERVING = RuntimePreset(
         f"--monitoring_config_file={_TF_MONITORING}",
     ),
     config_files={_TF_MONITORING: 'prometheus_config {\n  enable: true\n  path: "/monitoring/prometheus/metrics"\n}\n'},
-    env={"HOME": "/tmp"},
     default_cpu="1",
     default_memory="2Gi",
     default_metric="cpu",
@@ -248,7 +256,6 @@ _CUSTOM = RuntimePreset(
     ready_path=None,
     live_path=None,
     metrics_path=None,
-    env={"HOME": "/tmp"},
     default_cpu="1",
     default_memory="1Gi",
     default_metric="cpu",
@@ -274,10 +281,15 @@ PRESETS: dict[str, RuntimePreset] = {
 }
 
 # --- artifact download --------------------------------------------------------------------------------------------
-# KServe storage-initializer v0.19.0 (python/storage-initializer.Dockerfile: user 1000, ENTRYPOINT
-# /storage-initializer/scripts/initializer-entrypoint <src_uri> <dest_path>; python/storage/kserve_storage):
-# downloads `s3://bucket/prefix` with boto3 1.38 (default credential chain, which includes EKS Pod Identity's
-# container credentials) and `hf://owner/model[:revision]` with huggingface_hub 0.32 (token from HF_TOKEN_PATH).
+# KServe storage-initializer v0.19.0, read at tag v0.19.0: python/storage-initializer.Dockerfile (python:3.11-slim, so
+# /bin/sh exists; venv /prod_venv world-readable; USER 1000; ENTRYPOINT
+# /storage-initializer/scripts/initializer-entrypoint, which takes pairs `<src_uri> <dest_path>` and creates
+# dest_path). python/storage/kserve_storage/kserve_storage.py: `s3://bucket/prefix` with boto3 1.38 (default
+# credential chain, EKS Pod Identity included; AWS_DEFAULT_REGION): HeadBucket first, then every key listed under
+# the prefix *string* (`Prefix=` without a trailing slash also matches sibling prefixes such as `v1` -> `v12/...`),
+# fetched by a multiprocessing pool. `hf://owner/model[:revision]` (exactly two `/`-separated parts) with
+# huggingface_hub 0.32.4 `snapshot_download(local_dir=...)`, no token argument: the hub reads HF_TOKEN, else the
+# file at HF_TOKEN_PATH (huggingface_hub/constants.py).
 STORAGE_INITIALIZER_IMAGE = "kserve/storage-initializer:v0.19.0"
 STORAGE_INITIALIZER_ENTRYPOINT = "/storage-initializer/scripts/initializer-entrypoint"
 

@@ -8,8 +8,11 @@
   complete download makes the init container skip on a restart, and a partial download is wiped and retried.
 - `image://`: the model is baked into the image; no init container, no volume.
 - S3 access: one IAM role per model (EKS Pod Identity, `components/iam.pod_identity_role`) for the model's
-  ServiceAccount, allowed to list and read exactly the artifact prefixes of the model's versions (primary, canary,
-  shadow) and nothing else. On an `existing` cluster no AWS resource is made: the download uses whatever the pod's
+  ServiceAccount, allowed to read exactly the objects under the artifact prefixes of the model's versions (primary,
+  canary, shadow), and to decrypt with the KMS keys of those artifacts that name one (`kmsKeyArn`, SSE-KMS buckets).
+  Listing is allowed on the whole bucket: the initializer's first call is HeadBucket, which IAM authorizes as
+  s3:ListBucket with no `s3:prefix` in the request, so a prefix condition would deny it (key names of the bucket are
+  listable; object contents are not readable outside the prefixes). On an `existing` cluster no AWS resource is made: the download uses whatever the pod's
   default AWS credential chain finds there (a pod identity association or IRSA set up outside the platform for
   ServiceAccount `<model>` in the team namespace, or the node's instance role).
 - Hugging Face tokens are Pulumi secrets written to a Kubernetes Secret and mounted as a file (HF_TOKEN_PATH), never
@@ -21,7 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from ..catalog.runtimes import STORAGE_INITIALIZER_ENTRYPOINT, STORAGE_INITIALIZER_IMAGE
+from ..catalog.runtimes import STORAGE_INITIALIZER_ENTRYPOINT
 from ..config.models import Artifact
 
 #: Where the init container mounts the whole cache volume, and the folder in it holding the model.
@@ -68,12 +71,13 @@ def download_container(
     volume_name: str,
     security_context: dict[str, Any],
     *,
+    image: str,
     hf_token_volume: Optional[str],
     aws_region: Optional[str],
 ) -> dict[str, Any]:
-    """The init container downloading `artifact` into the cache volume."""
+    """The init container (storage-initializer `image`) downloading `artifact` into the cache volume."""
     env = [
-        {"name": "ARTIFACT_URI", "value": artifact.uri},
+        {"name": "ARTIFACT_URI", "value": artifact.download_uri},
         {"name": "HOME", "value": "/tmp"},
         {"name": "HF_HOME", "value": "/tmp/huggingface"},
     ]
@@ -89,7 +93,7 @@ def download_container(
         mounts.append({"name": hf_token_volume, "mountPath": HF_TOKEN_DIR, "readOnly": True})
     return {
         "name": "storage-initializer",
-        "image": STORAGE_INITIALIZER_IMAGE,
+        "image": image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["/bin/sh", "-c", DOWNLOAD_SCRIPT],
         "env": env,
@@ -100,7 +104,8 @@ def download_container(
 
 
 def s3_read_policy(artifacts: list[Artifact]) -> str:
-    """IAM policy allowing list + read of exactly the given s3:// prefixes (one model's versions), nothing else."""
+    """IAM policy allowing reads of exactly the given s3:// prefixes (one model's versions), listing their buckets
+    (HeadBucket needs it, see the module doc) and decrypting with their KMS keys through S3; nothing else."""
     by_bucket: dict[str, list[str]] = {}
     for a in artifacts:
         bucket, prefix = a.s3_location()
@@ -109,18 +114,24 @@ def s3_read_policy(artifacts: list[Artifact]) -> str:
             prefixes.append(prefix)
     statements: list[dict[str, Any]] = []
     for bucket, prefixes in sorted(by_bucket.items()):
-        statements.append({
-            "Sid": f"List{_sid(bucket)}",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": f"arn:aws:s3:::{bucket}",
-            "Condition": {"StringLike": {"s3:prefix": sorted({p for prefix in prefixes for p in (prefix, f"{prefix}/*")})}},
-        })
+        # No s3:prefix condition: HeadBucket (authorized as s3:ListBucket) carries no prefix and would be denied.
+        statements.append({"Sid": f"List{_sid(bucket)}", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"})
         statements.append({
             "Sid": f"Read{_sid(bucket)}",
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": sorted(f"arn:aws:s3:::{bucket}/{prefix}/*" for prefix in prefixes),
+        })
+    keys = sorted({a.kms_key_arn for a in artifacts if a.kms_key_arn})
+    if keys:
+        # SSE-KMS objects: S3 decrypts with the caller's kms:Decrypt on the bucket's key (also with S3 Bucket Keys);
+        # only through S3, so the role cannot use the key directly.
+        statements.append({
+            "Sid": "DecryptArtifacts",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": keys,
+            "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
         })
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 

@@ -25,7 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .. import conventions as cv
-from ..catalog.runtimes import MODEL_DIR
+from ..catalog.runtimes import MODEL_DIR, NON_ROOT_ENV, STORAGE_INITIALIZER_IMAGE
 from ..config import ModelConfig, PlatformConfig
 from ..config.base import memory_bytes
 from ..config.models import Artifact, Candidate
@@ -334,13 +334,16 @@ class ModelServing(pulumi.ComponentResource):
                     },
                 })
             aws_region = self.cfg.cluster.eks.region if self.cfg.cluster.mode == "eks" else None
-            init_containers.append(
-                artifacts.download_container(artifact, "model", SECURITY_CONTEXT, hf_token_volume=hf_volume, aws_region=aws_region)
-            )
+            init_containers.append(artifacts.download_container(
+                artifact, "model", SECURITY_CONTEXT,
+                image=self.cfg.storage_initializer_image or STORAGE_INITIALIZER_IMAGE,
+                hf_token_volume=hf_volume, aws_region=aws_region,
+            ))
         for path in self.preset.writable_dirs:
             volumes.append({"name": _volume_name(path), "emptyDir": {"sizeLimit": "1Gi"}})
             mounts.append({"name": _volume_name(path), "mountPath": path})
-        if self.preset.shared_memory:
+        # PyTorch/NCCL (and Triton's Python backend) put worker tensors in /dev/shm; the runtime's default is 64 MiB.
+        if self.preset.shared_memory or m.resources.gpus:
             volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": _shm_size(m)}})
             mounts.append({"name": "dshm", "mountPath": "/dev/shm"})
         if self.config_map is not None:
@@ -348,7 +351,7 @@ class ModelServing(pulumi.ComponentResource):
             for path in sorted(self.preset.config_files):
                 mounts.append({"name": "runtime-config", "mountPath": path, "subPath": self._config_key(path), "readOnly": True})
 
-        env = {k: _fmt(v, values) for k, v in self.preset.env.items()}
+        env = {**NON_ROOT_ENV, **{k: _fmt(v, values) for k, v in self.preset.env.items()}}
         env.update(m.server.env)
         resources: dict[str, dict[str, str]] = {
             "requests": {"cpu": m.cpu, "memory": m.memory},

@@ -24,9 +24,9 @@ import copy
 import fnmatch
 import math
 import re
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..catalog.runtimes import PRESETS, RuntimePreset, ScalingMetric, runtime_names
 from .base import (
@@ -106,6 +106,10 @@ def _image(value: str) -> str:
     return value
 
 
+#: A pinned image reference (validated by `_image`): `repo:tag`, `repo@sha256:...` or `repo:tag@sha256:...`.
+ImageRef = Annotated[str, AfterValidator(_image)]
+
+
 def image_with_tag(image: str, tag: str) -> str:
     """`repo:old` -> `repo:<tag>` (a preset's image with the model's `runtimeVersion`)."""
     m = IMAGE_PATTERN.match(image)
@@ -113,8 +117,11 @@ def image_with_tag(image: str, tag: str) -> str:
     return f"{m.group('repo')}:{tag}"
 
 
-#: `s3://bucket/prefix`, `hf://owner/model[:revision]`, or `image://` (the model is baked into the image).
-ARTIFACT_URI = re.compile(r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+|hf://[\w.\-]+/[\w.\-]+(:[\w.\-/]+)?|image://)$")
+#: `s3://bucket/prefix`, `hf://owner/model[:revision]`, or `image://` (the model is baked into the image). A Hugging
+#: Face revision has no `/` (a branch, tag or commit): the initializer splits the URI on `/` into exactly two parts.
+ARTIFACT_URI = re.compile(r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+|hf://[\w.\-]+/[\w.\-]+(:[\w.\-]+)?|image://)$")
+#: A KMS key ARN (IAM resources name keys, not aliases).
+KMS_KEY_ARN = r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/[A-Za-z0-9\-]+$"
 
 
 class Artifact(StrictModel):
@@ -131,6 +138,9 @@ class Artifact(StrictModel):
     hf_token: Optional[Secret] = None
     #: `image://` only: where the model sits inside the image (default: the runtime's model directory).
     path: Optional[str] = Field(None, pattern=r"^/[\w.\-/]*$")
+    #: `s3://` only: the KMS key of an SSE-KMS bucket (its ARN, `arn:aws:kms:<region>:<account>:key/<id>`); the
+    #: model's role may then decrypt with it through S3.
+    kms_key_arn: Optional[str] = None
 
     @field_validator("uri")
     @classmethod
@@ -139,12 +149,21 @@ class Artifact(StrictModel):
             raise ValueError(f"{v!r} is not a supported artifact URI (s3://bucket/prefix, hf://owner/model[:revision], image://)")
         return v
 
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.match(KMS_KEY_ARN, v):
+            raise ValueError(f"{v!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>; not an alias)")
+        return v
+
     @model_validator(mode="after")
     def _per_scheme(self) -> "Artifact":
         if self.hf_token is not None and self.scheme != "hf":
             raise ValueError("hfToken only applies to hf:// artifacts")
         if self.path is not None and self.scheme != "image":
             raise ValueError("path only applies to image:// artifacts (downloads always land in the runtime's model directory)")
+        if self.kms_key_arn is not None and self.scheme != "s3":
+            raise ValueError("kmsKeyArn only applies to s3:// artifacts")
         return self
 
     @property
@@ -164,6 +183,15 @@ class Artifact(StrictModel):
     def cache_size_gi(self) -> int:
         """Size of the cache volume: the model plus 20% and 1 GiB of headroom, whole GiB."""
         return int(math.ceil(self.size_gi * 1.2 + 1))
+
+    @property
+    def download_uri(self) -> str:
+        """The URI given to the initializer: an s3:// URI names a folder, so it ends in `/` (the initializer lists by
+        key prefix: `.../v1` would also fetch `.../v12/...`, which the role may not read)."""
+        if self.scheme != "s3":
+            return self.uri
+        bucket, prefix = self.s3_location()
+        return f"s3://{bucket}/{prefix}/"
 
     def s3_location(self) -> tuple[str, str]:
         """(bucket, key prefix without trailing slash) of an s3:// URI."""
@@ -263,14 +291,9 @@ class Candidate(StrictModel):
 
     version: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     artifact: Optional[Artifact] = None
-    image: Optional[str] = None
+    image: Optional[ImageRef] = None
     runtime_version: Optional[str] = Field(None, pattern=r"^[\w][\w.\-]{0,127}$")
     replicas: int = Field(1, ge=1, le=20)
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else _image(v)
 
 
 class Canary(Candidate):
@@ -329,7 +352,7 @@ class ModelConfig(StrictModel):
     #: Overrides the tag of the runtime's pinned image (e.g. a newer vLLM).
     runtime_version: Optional[str] = Field(None, pattern=r"^[\w][\w.\-]{0,127}$")
     #: A whole image reference (tag and/or digest): the runtime's image built with the model, or a `custom` server.
-    image: Optional[str] = None
+    image: Optional[ImageRef] = None
     version: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     artifact: Artifact
     resources: Resources = Field(default_factory=Resources)
@@ -355,11 +378,6 @@ class ModelConfig(StrictModel):
         if v not in PRESETS:
             raise ValueError(f"unknown runtime {v!r} (known runtimes: {', '.join(runtime_names())})")
         return v
-
-    @field_validator("image")
-    @classmethod
-    def _image(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else _image(v)
 
     @model_validator(mode="after")
     def _runtime_fit(self) -> "ModelConfig":
@@ -462,6 +480,7 @@ VERSION_FIELDS: tuple[str, ...] = (
     "artifact.uri",
     "artifact.sizeGi",
     "artifact.path",
+    "artifact.kmsKeyArn",  # belongs to the bucket in artifact.uri
     "canary",
     "shadow",
 )
@@ -590,22 +609,27 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
     return issues
 
 
+def _pool_name(cfg: "PlatformConfig", m: ModelConfig) -> Optional[str]:
+    """The GPU pool a GPU model runs on (its gpuPool, or the only GPU pool); None if that is ambiguous."""
+    pools = cfg.node_pools.gpu
+    return m.resources.gpu_pool or (pools[0].name if len(pools) == 1 else None)
+
+
 def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
-    """The GPU models on a pool must fit on it at maxReplicas (plus canary/shadow replicas): beyond the pool's
-    maxSize the autoscaler cannot add a node and replicas stay Pending."""
+    """The GPU models on a pool must fit on it at maxReplicas (plus canary/shadow replicas) with one rollout surge pod
+    per Deployment (maxSurge 1, maxUnavailable 0): beyond the pool's maxSize the autoscaler cannot add a node, so
+    replicas stay Pending and a rollout never finishes (`pulumi up` fails at the progress deadline)."""
     issues: list[Issue] = []
     for pi, pool in enumerate(cfg.node_pools.gpu):
-        on_pool = [
-            m for m in cfg.models
-            if m.resources.gpus and (m.resources.gpu_pool or (cfg.node_pools.gpu[0].name if len(cfg.node_pools.gpu) == 1 else None)) == pool.name
-        ]
-        need = sum(m.resources.gpus * (m.scaling.max_replicas + sum(c.replicas for _, c in m.candidates())) for m in on_pool)
+        on_pool = [m for m in cfg.models if m.resources.gpus and _pool_name(cfg, m) == pool.name]
+        need = sum(m.resources.gpus * m.pods_at_most() for m in on_pool)
         have = pool.max_size * pool.allocatable_gpus_per_node
         if need > have:
             issues.append(Issue(
                 ("nodePools", "gpu", pi, "maxSize"),
                 f"the GPU models on pool {pool.name!r} ({', '.join(m.name for m in on_pool)}) need up to {need} GPUs at "
-                f"maxReplicas, but {pool.max_size} nodes x {pool.allocatable_gpus_per_node} GPUs give {have}",
+                f"maxReplicas plus one rollout surge pod each, but {pool.max_size} nodes x "
+                f"{pool.allocatable_gpus_per_node} GPUs give {have}",
             ))
     return issues
 

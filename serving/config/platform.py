@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from pydantic import Field
 
 from . import cluster, gateway, logging, models, monitoring
@@ -9,7 +11,7 @@ from .base import Issue, Name, StrictModel
 from .cluster import ClusterConfig, NodePoolsConfig
 from .gateway import GatewayConfig
 from .logging import LoggingConfig
-from .models import ModelConfig, TeamConfig
+from .models import ImageRef, ModelConfig, TeamConfig
 from .monitoring import MonitoringConfig
 
 
@@ -24,6 +26,9 @@ class PlatformConfig(StrictModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(default_factory=list)
+    #: The image of the models' download init container (default: the pinned KServe storage-initializer in
+    #: `catalog/runtimes.py`); e.g. the same image by digest (`kserve/storage-initializer@sha256:...`) or a mirror.
+    storage_initializer_image: Optional[ImageRef] = None
 
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
