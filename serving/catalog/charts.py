@@ -33,7 +33,8 @@ NVIDIA_DEVICE_PLUGIN = ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidi
 GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia", "gpu-operator")
 # NVIDIA DCGM exporter 4.8.2 (https://github.com/NVIDIA/dcgm-exporter#quickstart-on-kubernetes).
 DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts", "dcgm-exporter")
-# cluster-autoscaler 9.59.0, app 1.35.0 (kubernetes/autoscaler).
+# cluster-autoscaler 9.59.0, app 1.35.0 (kubernetes/autoscaler tag cluster-autoscaler-chart-9.59.0; its values.yaml
+# is the reference copy). The image tag is overridden per control-plane minor (catalog/eks.py).
 CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "cluster-autoscaler")
 # KEDA 2.20.2 (https://keda.sh/docs/latest/deploy/#helm).
 KEDA = ChartPin("keda", "2.20.2", "https://kedacore.github.io/charts", "keda")

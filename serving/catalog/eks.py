@@ -24,9 +24,15 @@ COREDNS = AddonSpec("coredns", before_compute=False)
 EBS_CSI_DRIVER = AddonSpec("aws-ebs-csi-driver", before_compute=False)
 ADDONS = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER)
 
-#: Kubernetes minor -> add-on name -> version. Source: `aws eks describe-addon-versions --kubernetes-version 1.34
-#: --addon-name <name>` (default/latest builds, early 2026), the same pins used by several public EKS 1.34
-#: configurations. Bump them with `aws eks describe-addon-versions` when moving the control plane.
+#: Kubernetes minor -> add-on name -> version. Checked offline (no `aws eks describe-addon-versions` here), Nov 2026:
+#: - kube-proxy v1.34.1-eksbuild.2 and coredns v1.12.4-eksbuild.1: the 1.34 rows of the EKS user guide's version
+#:   tables (managing-kube-proxy.html, managing-coredns.html; later revisions list newer coredns builds, e.g.
+#:   v1.13.2-eksbuild.4, older builds stay installable);
+#: - vpc-cni v1.21.1-eksbuild.1, eks-pod-identity-agent v1.3.10-eksbuild.2, aws-ebs-csi-driver v1.54.0-eksbuild.1:
+#:   not in a doc table; seen pinned together with kube-proxy v1.34.1-eksbuild.2 in public EKS 1.34 configurations
+#:   (Terraform/CDK), i.e. they existed for 1.34, but whether each is still offered is not verifiable offline.
+#: Before a real `pulumi up`, confirm with `aws eks describe-addon-versions --kubernetes-version 1.34 --addon-name
+#: <name>`; bump them the same way when moving the control plane.
 ADDON_VERSIONS: dict[str, dict[str, str]] = {
     "1.34": {
         "vpc-cni": "v1.21.1-eksbuild.1",
@@ -38,7 +44,8 @@ ADDON_VERSIONS: dict[str, dict[str, str]] = {
 }
 
 #: cluster-autoscaler must match the cluster's Kubernetes minor version (its README: "use the matching minor
-#: release"). Kubernetes minor -> image tag; source: release tags `cluster-autoscaler-1.3x.y` in kubernetes/autoscaler.
+#: release"). Kubernetes minor -> image tag: the newest `cluster-autoscaler-1.3x.y` release tag of each minor in
+#: kubernetes/autoscaler (checked in a snapshot of 2026-08-22: 1.33.6, 1.34.5, 1.35.2, all tagged 2026-07-22).
 CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CLUSTER_AUTOSCALER_TAGS: dict[str, str] = {
     "1.33": "v1.33.6",
