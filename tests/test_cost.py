@@ -12,7 +12,7 @@ import yaml
 
 from serving.catalog import prices
 from serving.plan import capture_plan, render_tree
-from serving.plan.cost import estimate, signed
+from serving.plan.cost import estimate, method_note, signed
 from serving.plan.diff import diff_plans, render_text
 from serving.plan.markdown import render_markdown
 from serving.plan.model import ResourceState
@@ -102,7 +102,7 @@ def test_cost_comes_from_the_plan_nat_gateways_and_load_balancers() -> None:
     report = estimate(plan.resources)
     nats = [l for l in report.lines if l.kind == "nat-gateway"]
     assert len(nats) == len(plan.by_type("aws:ec2/natGateway:NatGateway")) >= 1
-    assert all(l.hourly_desired == prices.NAT_GATEWAY_HOURLY for l in nats)
+    assert all(l.hourly_desired == prices.NAT_GATEWAY.usd for l in nats)
     assert [l.kind for l in report.lines].count("control-plane") == 1
     if platform_of(doc)["cluster"]["eks"].get("natGateways") == "perAz":
         assert len(nats) == platform_of(doc)["cluster"]["eks"].get("availabilityZones", 2)
@@ -114,3 +114,16 @@ def test_plain_plan_output_has_a_cost_section() -> None:
     section = text.split("Cost estimate", 1)[1]
     assert "node pool system" in section and "total" in section
     assert f"as of {prices.AS_OF}" in section
+
+
+def test_every_price_row_says_what_it_was_checked_against() -> None:
+    rows = prices.rows()
+    assert set(prices.known_instance_types()) <= set(rows)
+    assert [name for name, p in rows.items() if not (p.checked or p.unverified)] == []
+
+
+def test_unverified_region_prices_are_flagged_in_the_estimate() -> None:
+    report = estimate([_node_group(["g5.xlarge"], min_size=1, desired=1)])
+    assert "NOT VERIFIED" not in method_note(report)  # us-east-1: every row checked
+    west = dataclasses.replace(report, region="us-west-2")
+    assert "NOT VERIFIED: us-west-2 prices" in method_note(west)

@@ -380,8 +380,10 @@ class CostDelta:
 
 
 def method_note(report: CostReport) -> str:
+    unverified = prices.unverified_note(report.region)
     return (f"prices: {report.source}, as of {report.as_of}, {report.region}; 730 h/month; "
-            "spot pools at most their on-demand price; traffic-based charges not included")
+            "spot pools at most their on-demand price; traffic-based charges not included"
+            + (f"; NOT VERIFIED: {unverified}" if unverified else ""))
 
 
 def render_cost(report: CostReport) -> list[str]:
