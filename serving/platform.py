@@ -31,15 +31,18 @@ class Platform(pulumi.ComponentResource):
         self.node_pools = self.cluster.node_pools
         k8s_provider = self.cluster.k8s_provider
         random_provider = random.Provider(f"{name}-random", opts=me)
-        self.autoscaler = (
-            ClusterAutoscaler(f"{name}-autoscaler", cfg, self.cluster, opts=me) if autoscaler_enabled(cfg) else None
-        )
         # Monitoring first: kube-prometheus-stack brings the CRDs (ServiceMonitor, PodMonitor, PrometheusRule) the
         # other charts' and components' monitors need.
         self.monitoring = Monitoring(
             f"{name}-monitoring", cfg, k8s_provider, random_provider,
             # Prometheus' volume needs the StorageClass (EKS: gp3, made by the cluster after its CSI driver).
             depends_on=[self.node_pools, *filter(None, [getattr(self.cluster, "storage_class", None)])], opts=me,
+        )
+        # cluster-autoscaler after kube-prometheus-stack: its chart renders a ServiceMonitor (CRD from that chart).
+        self.autoscaler = (
+            ClusterAutoscaler(f"{name}-autoscaler", cfg, self.cluster,
+                              opts=pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring.release]))
+            if autoscaler_enabled(cfg) else None
         )
         platform_deps = [self.node_pools, self.monitoring.release]
         self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)

@@ -17,7 +17,7 @@ from serving.config.monitoring import ReceiverConfig
 from serving.plan import SECRET_TEXT, render_json
 
 from .conftest import platform_of, repo_stack
-from .schemas import chart_defaults, unknown_value_paths, validate_object
+from .schemas import chart_defaults, unknown_chart_values, unknown_value_paths, validate_object
 from .test_gateway import config_errors, objects, one, plan_of, releases, repo_plan, reveal, under, values
 
 MONITORING_TYPE = "serving:monitoring:Monitoring"
@@ -73,6 +73,35 @@ def test_every_monitor_and_rule_in_the_plan_is_selected_by_prometheus(stack: str
     for monitor in (v["keda"].inputs["values"]["prometheus"]["operator"]["serviceMonitor"],
                     v["aws-load-balancer-controller"].inputs["values"]["serviceMonitor"]):
         assert monitor["additionalLabels"] == cv.MONITORING_SELECTOR
+    # cluster-autoscaler 9.59.0 labels its ServiceMonitor with `serviceMonitor.selector` (templates/servicemonitor.yaml).
+    autoscaler = v["cluster-autoscaler"].inputs["values"]["serviceMonitor"]
+    assert autoscaler["enabled"] is True and cv.MONITORING_SELECTOR.items() <= autoscaler["selector"].items()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_cluster_autoscaler_is_scraped_and_alerts_on_pods_it_cannot_help(stack: str) -> None:
+    plan = repo_plan(stack)
+    autoscaler = releases(plan)["cluster-autoscaler"]
+    monitor = reveal(dict(autoscaler.inputs["values"]))["serviceMonitor"]
+    defaults = chart_defaults(charts.CLUSTER_AUTOSCALER.reference)
+    assert unknown_chart_values({"serviceMonitor": monitor}, charts.CLUSTER_AUTOSCALER.reference) == []
+    assert defaults["service"]["create"] is True  # the ServiceMonitor selects the chart's Service
+    # Its ServiceMonitor needs the Prometheus operator's CRD: the release waits for kube-prometheus-stack.
+    assert releases(plan)[RELEASE].urn in autoscaler.dependencies
+    rule = one(under(plan, MONITORING_TYPE), "PrometheusRule")
+    (group,) = [g for g in rule["spec"]["groups"] if g["name"] == "platform.cluster-autoscaler"]
+    alerts = {r["alert"]: r for r in group["rules"]}
+    cannot_help = alerts["ClusterAutoscalerCannotHelpUnschedulablePods"]
+    assert 'cluster_autoscaler_unschedulable_pods_count{type="unschedulable"}' in cannot_help["expr"]
+    assert "cluster_autoscaler_scaled_up_nodes_total" in cannot_help["expr"] and cannot_help["for"] == "15m"
+    assert "cluster_autoscaler_failed_scale_ups_total" in alerts["ClusterAutoscalerScaleUpFailing"]["expr"]
+
+
+def test_without_cluster_autoscaler_there_are_no_autoscaler_alerts() -> None:
+    plan = repo_plan("local")  # an existing cluster: the platform runs no cluster-autoscaler
+    assert "cluster-autoscaler" not in releases(plan)
+    rule = one(under(plan, MONITORING_TYPE), "PrometheusRule")
+    assert all(g["name"] != "platform.cluster-autoscaler" for g in rule["spec"]["groups"])
 
 
 def test_storage_and_retention_come_from_config() -> None:
@@ -191,7 +220,8 @@ def test_platform_rules_cover_gpus_pools_and_prometheus_storage() -> None:
     assert {"GpuXidError", "GpuTemperatureHigh", "NodePoolAtMaxWithPendingPods", "PrometheusStorageFillingUp", "PrometheusStorageAlmostFull"} <= names
     pools = {a["labels"]["pool"]: a for a in alerts if a["alert"] == "NodePoolAtMaxWithPendingPods"}
     assert set(pools) == {"system", "gpu-a10"}
-    assert ">= 9" in pools["gpu-a10"]["expr"]  # prod's gpu-a10 maxSize
+    (gpu_pool,) = [p for p in platform_of(repo_stack("prod"))["nodePools"]["gpu"] if p["name"] == "gpu-a10"]
+    assert f">= {gpu_pool['maxSize']})" in pools["gpu-a10"]["expr"]  # prod's gpu-a10 maxSize
     temp = next(a for a in alerts if a["alert"] == "GpuTemperatureHigh")
     assert temp["expr"].endswith("> 83")  # prod's alerting.gpuTemperatureC
     storage = next(a for a in alerts if a["alert"] == "PrometheusStorageFillingUp")

@@ -90,7 +90,11 @@ def autoscaler_values(cfg: PlatformConfig, region: str) -> dict:
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                      "capabilities": {"drop": ["ALL"]}},
-        "serviceMonitor": {"enabled": False},
+        # Scraped by the platform's Prometheus: the chart's ServiceMonitor (templates/servicemonitor.yaml) carries
+        # `serviceMonitor.selector` as its labels. Helm merges the chart's default `release: prometheus-operator`
+        # into them (a null cannot remove it: Pulumi drops None values); Prometheus ignores it.
+        "serviceMonitor": {"enabled": True, "namespace": cv.CLUSTER_AUTOSCALER_NAMESPACE,
+                           "selector": dict(cv.MONITORING_SELECTOR)},
         # Flags (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/FAQ.md).
         "customArgs": [
             f"--expander={opts.expander}",
@@ -103,6 +107,11 @@ def autoscaler_values(cfg: PlatformConfig, region: str) -> dict:
             f"--max-node-provision-time={opts.max_node_provision_time}",
         ],
     }
+
+
+def _depends_on(opts: Optional[pulumi.ResourceOptions]) -> list:
+    deps = opts.depends_on if opts else None
+    return [] if not deps else list(deps) if isinstance(deps, (list, tuple)) else [deps]
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -126,8 +135,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 parent=self,
                 provider=cluster.k8s_provider,
-                # Credentials before the pod starts; node groups (and their template tags) before it scans them.
-                depends_on=[self.identity.association, cluster.node_pools],
+                # Credentials before the pod starts; node groups (and their template tags) before it scans them;
+                # what the platform makes this component wait for (the ServiceMonitor CRD) passed on.
+                depends_on=[self.identity.association, cluster.node_pools, *_depends_on(opts)],
             ),
             release_name=RELEASE_NAME,
             create_namespace=False,

@@ -27,6 +27,7 @@ from .. import conventions as cv
 from ..catalog import charts
 from ..config import PlatformConfig
 from ..config.base import memory_bytes
+from ..config.cluster import autoscaler_enabled
 from ..config.logging import effective_backend
 from ..config.monitoring import ReceiverConfig
 from ..observability import dashboards
@@ -208,7 +209,8 @@ class Monitoring(pulumi.ComponentResource):
         self.rules = custom_resource(
             f"{name}-platform-rules", "monitoring.coreos.com/v1", "PrometheusRule",
             meta("serving-platform", cv.MONITORING_NAMESPACE, {**labels, **cv.MONITORING_SELECTOR}),
-            {"groups": platform_rules(cfg.node_pools.system, cfg.node_pools.gpu, mon.alerting.gpu_temperature_c, PROMETHEUS_PVC_REGEX)},
+            {"groups": platform_rules(cfg.node_pools.system, cfg.node_pools.gpu, mon.alerting.gpu_temperature_c, PROMETHEUS_PVC_REGEX,
+                                      cluster_autoscaler=autoscaler_enabled(cfg))},
             after_release,
         )
         self.grafana_url = pulumi.Output.from_input(

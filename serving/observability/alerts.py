@@ -118,13 +118,54 @@ def model_alert_rules(
 DASHBOARD_MODEL_UID = "serving-models"
 
 
+#: How long pods may stay unschedulable before the autoscaler alerts fire (a GPU node from zero is asked for within
+#: one autoscaler loop, 10 s; the node itself takes minutes, but `scaled_up_nodes_total` moves when it is asked for).
+UNSCHEDULABLE_FOR = "15m"
+
+
+def cluster_autoscaler_rules() -> list[dict[str, Any]]:
+    """Alerts on cluster-autoscaler's own metrics (metrics.EXPORTED_METRICS, cluster-autoscaler 1.35): pods it
+    cannot help, and scale-ups the cloud provider refuses."""
+    unschedulable = 'max(cluster_autoscaler_unschedulable_pods_count{type="unschedulable"})'
+    return [
+        {
+            "alert": "ClusterAutoscalerCannotHelpUnschedulablePods",
+            # Pods the scheduler marked unschedulable (the autoscaler's own count, which includes pods waiting for
+            # nodes it already asked for) while it has asked for no node in a longer window: no node group can
+            # fit them (maxSize reached, no pool with those labels/taints/resources, backoff).
+            "expr": f"({unschedulable} > 0) and on () ((sum(increase(cluster_autoscaler_scaled_up_nodes_total[20m])) or vector(0)) == 0)",
+            "for": UNSCHEDULABLE_FOR,
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "Pods stay unschedulable and cluster-autoscaler adds no node for them",
+                "description": "{{ $value }} pods have been unschedulable for 15 minutes and cluster-autoscaler has not "
+                               "scaled up in 20 minutes: no node pool can fit them (maxSize reached, labels/taints or "
+                               "GPU count no pool offers). `kubectl get events -A --field-selector reason=NotTriggerScaleUp` "
+                               "names the pods and why.",
+            },
+        },
+        {
+            "alert": "ClusterAutoscalerScaleUpFailing",
+            "expr": "sum by (reason) (increase(cluster_autoscaler_failed_scale_ups_total[30m])) > 0",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "cluster-autoscaler scale-ups are failing ({{ $labels.reason }})",
+                "description": "Scale-ups failed {{ $value }} times in 30 minutes (reason {{ $labels.reason }}), e.g. no "
+                               "capacity for the GPU instance type in the pool's zones: add instance types or subnets.",
+            },
+        },
+    ]
+
+
 def platform_rules(
     system_pool: NodePoolConfig,
     gpu_pools: Iterable[GpuPoolConfig],
     gpu_temperature_c: int,
     prometheus_pvc_regex: str,
+    cluster_autoscaler: bool = False,
 ) -> list[dict[str, Any]]:
-    """Platform-wide rule groups: GPU health, node pools out of room, Prometheus storage."""
+    """Platform-wide rule groups: GPU health, node pools out of room, Prometheus storage, and (when the platform runs
+    it) cluster-autoscaler. None of them depends on the model list."""
     gpu = [
         {
             "alert": "GpuXidError",
@@ -197,8 +238,11 @@ def platform_rules(
             },
         },
     ]
-    return [
+    groups = [
         {"name": "platform.gpu", "rules": gpu},
         {"name": "platform.node-pools", "rules": pools},
         {"name": "platform.prometheus-storage", "rules": storage},
     ]
+    if cluster_autoscaler:
+        groups.append({"name": "platform.cluster-autoscaler", "rules": cluster_autoscaler_rules()})
+    return groups
