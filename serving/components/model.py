@@ -28,7 +28,7 @@ from .. import conventions as cv
 from ..catalog.runtimes import MODEL_DIR, NON_ROOT_ENV, STORAGE_INITIALIZER_IMAGE
 from ..config import ModelConfig, PlatformConfig
 from ..config.base import memory_bytes
-from ..config.models import Artifact, Candidate
+from ..config.models import Artifact, Candidate, gpu_pool_name
 from ..observability import metrics as promql
 from ..observability.alerts import model_alert_rules
 from . import artifacts
@@ -66,6 +66,11 @@ def _fmt(template: str, values: Mapping[str, Any]) -> str:
 
 def _volume_name(path: str) -> str:
     return "w-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+
+
+def _suffix(track: str) -> str:
+    """Name suffix of a track's objects: none for the primary, `-canary` / `-shadow` for candidates."""
+    return "" if track == "primary" else f"-{track}"
 
 
 def _shm_size(model: ModelConfig) -> str:
@@ -128,7 +133,7 @@ class ModelServing(pulumi.ComponentResource):
         self.deployments: dict[str, k8s.apps.v1.Deployment] = {}
         self.services: dict[str, k8s.core.v1.Service] = {}
         for track, candidate in self.tracks:
-            suffix = "" if track == "primary" else f"-{track}"
+            suffix = _suffix(track)
             workload = f"{model.name}{suffix}"
             track_labels = {**self.labels, cv.TRACK_LABEL: track}
             selector = {cv.MODEL_LABEL: model.name, cv.TRACK_LABEL: track}
@@ -185,7 +190,7 @@ class ModelServing(pulumi.ComponentResource):
     # --- artifacts --------------------------------------------------------------------------------------------------
     def _artifacts(self) -> list[tuple[str, Artifact]]:
         """(track, artifact) of every track; candidates without their own artifact use the primary's."""
-        return [(track, (c.artifact if c and c.artifact else self.model.artifact)) for track, c in self.tracks]
+        return [(track, self.model.artifact_of(c)) for track, c in self.tracks]
 
     def _artifact_access(self, name: str, cluster: Optional["Cluster"]) -> list[pulumi.Resource]:
         s3 = [a for _, a in self._artifacts() if a.scheme == "s3"]
@@ -220,7 +225,7 @@ class ModelServing(pulumi.ComponentResource):
             token = artifact.hf_token or (self.model.artifact.hf_token if artifact.scheme == "hf" else None)
             if artifact.scheme != "hf" or token is None:
                 continue
-            suffix = "" if track == "primary" else f"-{track}"
+            suffix = _suffix(track)
             out[track] = k8s.core.v1.Secret(
                 f"{name}{suffix}-hf-token",
                 metadata=meta(f"{self.model.name}{suffix}-hf-token", self.namespace, self.labels),
@@ -248,13 +253,12 @@ class ModelServing(pulumi.ComponentResource):
     # --- pods -------------------------------------------------------------------------------------------------------
     def _placeholders(self, candidate: Optional[Candidate]) -> dict[str, Any]:
         m = self.model
-        version = candidate.version if candidate else m.version
-        artifact = candidate.artifact if candidate and candidate.artifact else m.artifact
+        artifact = m.artifact_of(candidate)
         model_dir = artifact.path if artifact.scheme == "image" and artifact.path else MODEL_DIR
         return {
             "model_dir": model_dir,
             "model_name": m.name,
-            "version": version,
+            "version": m.version_of(candidate),
             "port": m.port,
             "metrics_port": m.metrics_port,
             "gpus": m.resources.gpus,
@@ -310,8 +314,8 @@ class ModelServing(pulumi.ComponentResource):
         self, track: str, candidate: Optional[Candidate], selector: dict[str, str], track_labels: dict[str, str]
     ) -> dict[str, Any]:
         m = self.model
-        version = candidate.version if candidate else m.version
-        artifact = candidate.artifact if candidate and candidate.artifact else m.artifact
+        version = m.version_of(candidate)
+        artifact = m.artifact_of(candidate)
         values = self._placeholders(candidate)
         pod_labels = {**track_labels, cv.MODEL_VERSION_LABEL: version, cv.APP_VERSION: version}
 
@@ -328,7 +332,7 @@ class ModelServing(pulumi.ComponentResource):
                 volumes.append({
                     "name": hf_volume,
                     "secret": {
-                        "secretName": f"{m.name}{'' if track == 'primary' else '-' + track}-hf-token",
+                        "secretName": f"{m.name}{_suffix(track)}-hf-token",
                         "defaultMode": 0o440,
                         "items": [{"key": artifacts.HF_TOKEN_KEY, "path": artifacts.HF_TOKEN_KEY}],
                     },
@@ -406,7 +410,7 @@ class ModelServing(pulumi.ComponentResource):
             "topologySpreadConstraints": self._spread(selector),
         }
         if m.resources.gpus:
-            pool = self.cfg.node_pools.gpu_pool(m.resources.gpu_pool or self.cfg.node_pools.gpu[0].name)
+            pool = self.cfg.node_pools.gpu_pool(gpu_pool_name(self.cfg, m) or "")
             assert pool is not None  # enforced by config cross-checks
             pod_spec["nodeSelector"] = cv.pool_node_selector(pool)
             pod_spec["tolerations"] = cv.pool_tolerations(pool)

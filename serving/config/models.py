@@ -445,6 +445,14 @@ class ModelConfig(StrictModel):
         size = (artifact or self.artifact).size_gi
         return int(self.preset.startup_base_seconds + math.ceil(size * self.preset.startup_seconds_per_gib))
 
+    def version_of(self, candidate: Optional[Candidate] = None) -> str:
+        """The version the primary (candidate None) or a canary/shadow candidate serves."""
+        return candidate.version if candidate else self.version
+
+    def artifact_of(self, candidate: Optional[Candidate] = None) -> Artifact:
+        """The artifact of the primary, or of a candidate (the primary's unless the candidate has its own)."""
+        return candidate.artifact if candidate and candidate.artifact else self.artifact
+
     def image_ref(self, candidate: Optional[Candidate] = None) -> str:
         """The server image of the primary, or of a canary/shadow candidate (unset candidate fields: the primary's)."""
         base = self.preset.image_for(self.resources.gpus)
@@ -609,7 +617,7 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
     return issues
 
 
-def _pool_name(cfg: "PlatformConfig", m: ModelConfig) -> Optional[str]:
+def gpu_pool_name(cfg: "PlatformConfig", m: ModelConfig) -> Optional[str]:
     """The GPU pool a GPU model runs on (its gpuPool, or the only GPU pool); None if that is ambiguous."""
     pools = cfg.node_pools.gpu
     return m.resources.gpu_pool or (pools[0].name if len(pools) == 1 else None)
@@ -621,7 +629,7 @@ def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
     replicas stay Pending and a rollout never finishes (`pulumi up` fails at the progress deadline)."""
     issues: list[Issue] = []
     for pi, pool in enumerate(cfg.node_pools.gpu):
-        on_pool = [m for m in cfg.models if m.resources.gpus and _pool_name(cfg, m) == pool.name]
+        on_pool = [m for m in cfg.models if m.resources.gpus and gpu_pool_name(cfg, m) == pool.name]
         need = sum(m.resources.gpus * m.pods_at_most() for m in on_pool)
         have = pool.max_size * pool.allocatable_gpus_per_node
         if need > have:
