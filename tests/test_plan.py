@@ -444,3 +444,43 @@ def test_policy_document_rendering() -> None:
             {"Sid": "Read", "Effect": "Deny", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"},
         ],
     }
+
+
+# -- project-level config (Pulumi.yaml `config:`) reaches the program as the CLI passes it ----------------------------
+
+_CONFIG_PROBE = textwrap.dedent('''
+    import pulumi
+    pulumi.export("disabled", pulumi.Config("pulumi").get_object("disable-default-providers"))
+    pulumi.export("greeting", pulumi.Config().get("greeting"))
+    pulumi.export("team", pulumi.Config().get("team"))
+''')
+
+
+def _project_with_config(root: Path, config: dict[str, Any]) -> None:
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project["config"] = config
+    (root / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+
+
+def test_project_config_reaches_the_program_and_the_stack_wins(stack_root, tmp_path: Path) -> None:
+    doc = repo_stack("dev")
+    doc["config"]["serving:team"] = "stack-team"
+    root = stack_root(dev=doc)
+    _project_with_config(root, {
+        "pulumi:disable-default-providers": {"value": ["aws", "kubernetes"]},
+        "greeting": {"type": "string", "default": "hello"},  # a default applies when the stack sets nothing
+        "team": {"value": "project-team"},                    # the stack's own value wins
+    })
+    probe = tmp_path / "probe.py"
+    probe.write_text(_CONFIG_PROBE)
+    plan = capture_plan("dev", root, program=probe)
+    assert plan.outputs == {"disabled": ["aws", "kubernetes"], "greeting": "hello", "team": "stack-team"}
+
+
+def test_default_providers_disabled_only_in_pulumi_yaml_are_enforced(stack_root, tmp_path: Path) -> None:
+    root = stack_root(dev=repo_stack("dev"))
+    _project_with_config(root, {"pulumi:disable-default-providers": {"value": ["*"]}})
+    program = tmp_path / "defaults.py"
+    program.write_text("import pulumi_random as random\nrandom.RandomPassword('uses-default-provider', length=8)\n")
+    plan = capture_plan("dev", root, program=program)
+    assert any("Default provider for 'random' disabled" in d.message for d in plan.diagnostics)

@@ -25,7 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-import yaml
 from google.protobuf import json_format
 from pulumi import RunError
 from pulumi.runtime import rpc, settings
@@ -36,7 +35,7 @@ from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from ..config import validate_stack_file
-from ..stackfile import PROJECT, REPO_ROOT, StackFile, read_stack
+from ..stackfile import REPO_ROOT, StackFile, read_stack
 from .mocks import MockContext, PlanMocks
 from .model import OP_CREATE, OP_READ, STACK_TYPE, Diagnostic, Plan, ResourceState, Step, is_kubernetes_object, tree_order
 from .values import decode_properties, mask_values
@@ -283,23 +282,9 @@ class _StackPending:
     """Stands in for the root resource while `set_mocks` runs, so that it does not create a stack of its own."""
 
 
-def project_file(root: Path) -> dict[str, Any]:
-    """The parsed `Pulumi.yaml` of `root` ({} when there is none)."""
-    path = root / "Pulumi.yaml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
-
-
-def project_name(root: Path) -> str:
-    return str(project_file(root).get("name") or PROJECT)
-
-
-def disabled_default_providers(project: dict[str, Any], sf: StackFile) -> set[str]:
+def disabled_default_providers(sf: StackFile) -> set[str]:
     """Packages whose default provider is disabled (`pulumi:disable-default-providers`, stack over project)."""
-    value = sf.config.get(DISABLE_DEFAULT_PROVIDERS)
-    if value is None:
-        value = (project.get("config") or {}).get(DISABLE_DEFAULT_PROVIDERS)
-        if isinstance(value, dict):
-            value = value.get("value", value.get("default"))
+    value = sf.effective_config().get(DISABLE_DEFAULT_PROVIDERS)
     if isinstance(value, str):
         value = [v.strip() for v in value.strip("[]").replace('"', "").split(",") if v.strip()]
     return set(value or [])
@@ -415,8 +400,7 @@ def _program_error(exc: BaseException) -> ProgramError:
 
 def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
     """Runs on a fresh thread in a fresh context (see `capture_plan`)."""
-    project_doc = project_file(root)
-    project = str(project_doc.get("name") or PROJECT)
+    project = sf.project
     config = sf.runtime_config()
     ctx = MockContext(config=config)
     mocks = PlanMocks(ctx)
@@ -447,7 +431,7 @@ def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
     states = list(monitor.states.values())
     diagnostics = [
         *engine.diagnostics,
-        *default_provider_errors(states, monitor.invokes, disabled_default_providers(project_doc, sf)),
+        *default_provider_errors(states, monitor.invokes, disabled_default_providers(sf)),
         *unnamed_kubernetes_objects(states),
     ]
     return monitor.plan(diagnostics)
@@ -513,7 +497,7 @@ def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
 
 __all__ = [
     "CaptureEngine", "CaptureMonitor", "INPUT_NORMALIZERS", "PlanError", "ProgramError", "capture_plan",
-    "default_provider_errors", "disabled_default_providers", "project_file", "project_name", "resolve_config_errors", "run_program",
+    "default_provider_errors", "disabled_default_providers", "resolve_config_errors", "run_program",
     "unnamed_kubernetes_objects",
 ]
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from ..stackfile import REPO_ROOT
+from ..stackfile import REPO_ROOT, project_name
 from . import cost as costs
 from .model import (
     OP_CREATE,
@@ -701,7 +701,7 @@ def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[st
     """The plan of `stack` made by the checkout's own code: its `python -m serving plan --stack STACK --json`,
     run with the current interpreter (the project's .venv) and the checkout as working directory. A stack with
     no stack file there has an empty plan (everything is a create)."""
-    project = _project_name(checkout)
+    project = project_name(checkout)
     if not (checkout / f"Pulumi.{stack}.yaml").is_file():
         return empty_plan(stack, project)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
@@ -724,14 +724,6 @@ def plan_at_revision(stack: str, rev: str, root: Path = REPO_ROOT, python: Optio
     """The plan of `stack` made by the code and stack file of revision `rev`, and the revision's label."""
     with revision_checkout(rev, root) as (checkout, label):
         return plan_in_checkout(stack, checkout, label, python), label
-
-
-def _project_name(root: Path) -> str:
-    import yaml
-
-    path = root / "Pulumi.yaml"
-    doc = yaml.safe_load(path.read_text()) if path.is_file() else None
-    return str((doc or {}).get("name") or "serving")
 
 
 def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT, head: Optional[Plan] = None) -> PlanDiff:
