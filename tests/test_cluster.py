@@ -195,6 +195,52 @@ def test_ebs_csi_driver_gets_iam_through_pod_identity(dev: Plan) -> None:
     assert agent.urn in assoc.dependencies
 
 
+#: Releases whose pods call AWS APIs: (namespace, values path of the service account name, values path of the region
+#: they would otherwise look up in IMDS). With a hop limit of 1 pods reach neither IMDS nor the node's role.
+AWS_CALLING_RELEASES = {
+    "cluster-autoscaler": ("kube-system", ("rbac", "serviceAccount", "name"), ("awsRegion",)),
+    "aws-load-balancer-controller": ("kube-system", ("serviceAccount", "name"), ("region",)),
+}
+
+
+def test_pods_calling_aws_use_pod_identity_and_never_imds(dev: Plan) -> None:
+    region = platform_of(repo_stack("dev"))["cluster"]["eks"]["region"]
+    associations = {(plain(a)["namespace"], plain(a)["serviceAccount"])
+                    for a in of_type(dev, "aws:eks/podIdentityAssociation:PodIdentityAssociation")}
+    releases = {plain(r)["name"]: plain(r) for r in dev.by_type("kubernetes:helm.sh/v3:Release")}
+    for name, (namespace, sa_path, region_path) in AWS_CALLING_RELEASES.items():
+        release = releases[name]
+        values = release["values"]
+        sa = values
+        for key in sa_path:
+            sa = sa[key]
+        assert release["namespace"] == namespace and (namespace, sa) in associations, name
+        where = values
+        for key in region_path:
+            where = where[key]
+        assert where == region, name
+    # The AWS Load Balancer Controller also looks up its VPC in IMDS unless given.
+    (vpc,) = of_type(dev, "aws:ec2/vpc:Vpc")
+    assert releases["aws-load-balancer-controller"]["values"]["vpcId"] == vpc.id
+    # The EBS CSI controller's service account (the add-on's) and the launch templates' hop limit.
+    assert ("kube-system", "ebs-csi-controller-sa") in associations
+    for lt in of_type(dev, "aws:ec2/launchTemplate:LaunchTemplate"):
+        assert plain(lt)["metadataOptions"]["httpPutResponseHopLimit"] == 1
+
+
+def test_system_addons_follow_a_tainted_system_pool(tmp_path: Path) -> None:
+    """CoreDNS and the EBS CSI controller are Deployments on the system pool: with a taint there they must tolerate
+    it, or they stay Pending and the add-on's creation times out. The EBS CSI node plugin runs on every node."""
+    taint = {"key": "dedicated", "value": "system", "effect": "NoSchedule"}
+    plan = plan_with(tmp_path, lambda p: p["nodePools"]["system"].update(taints=[taint]))
+    addons = {plain(a)["addonName"]: json.loads(plain(a).get("configurationValues") or "{}") for a in of_type(plan, ADDON)}
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "system", "effect": "NoSchedule"}
+    selector = {"serving.platform/pool": "system"}
+    assert addons["coredns"] == {"nodeSelector": selector, "tolerations": [toleration]}
+    assert addons["aws-ebs-csi-driver"]["controller"] == {"nodeSelector": selector, "tolerations": [toleration]}
+    assert addons["aws-ebs-csi-driver"]["node"] == {"tolerateAllTaints": True}
+
+
 def test_default_storage_class_is_encrypted_gp3(dev: Plan) -> None:
     (sc,) = dev.by_type("kubernetes:storage.k8s.io/v1:StorageClass")
     doc = manifest(sc)
@@ -271,6 +317,7 @@ def test_subnet_outside_the_vpc_is_an_error() -> None:
         (lambda e: e.update(addonVersions={"coredns": "latest"}), "cluster.eks.addonVersions", "vX.Y.Z-eksbuild.N"),
         (lambda e: e.update(addonVersions={"metrics-server": "v0.8.0-eksbuild.1"}), "cluster.eks.addonVersions", "unknown add-on"),
         (lambda e: e.update(adminPrincipals=["platform-admin"]), "cluster.eks.adminPrincipals", "not an IAM role or user ARN"),
+        (lambda e: e.update(adminPrincipals=[]), "cluster.eks.adminPrincipals", "at least one IAM role or user ARN"),
         (lambda e: e.update(vpcCidr="10.0.0.0/24"), "cluster.eks.vpcCidr", "between a /16 and a /20"),
     ],
 )

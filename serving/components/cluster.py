@@ -365,13 +365,18 @@ class Cluster(pulumi.ComponentResource):
                     managed_policy_arns=[EBS_CSI_POLICY_ARN], parent=self,
                 )
                 depends.append(identity.association)  # credentials exist before the controller starts
+                # The add-on's schema has separate `controller` (Deployment) and `node` (DaemonSet) sections. The
+                # controller runs on the system pool, tolerating its taints (its default tolerations do not: it
+                # would stay Pending on a tainted system pool and the add-on DEGRADED). The node plugin must run on
+                # every node, GPU nodes included, to mount volumes there. Pods cannot reach IMDS (hop limit 1):
+                # the driver then reads instance ID, zone and region from the Kubernetes Node object (providerID,
+                # topology labels), and its AWS calls use the pod identity above.
+                configuration = json.dumps(
+                    {"controller": self._system_pool_placement(), "node": {"tolerateAllTaints": True}}, sort_keys=True
+                )
             if spec is eks_catalog.COREDNS:
                 # CoreDNS on the system pool (it tolerates the system pool's taints, if any).
-                system = self.cfg.node_pools.system
-                configuration = json.dumps(
-                    {"nodeSelector": cv.pool_node_selector(system), "tolerations": cv.pool_tolerations(system)},
-                    sort_keys=True,
-                ) if system.taints else json.dumps({"nodeSelector": cv.pool_node_selector(system)}, sort_keys=True)
+                configuration = json.dumps(self._system_pool_placement(), sort_keys=True)
             addon = aws.eks.Addon(
                 f"{name}-{spec.name}",
                 cluster_name=self.eks_cluster.name,
@@ -385,6 +390,14 @@ class Cluster(pulumi.ComponentResource):
             self.addons[spec.name] = addon
             if spec is eks_catalog.POD_IDENTITY_AGENT:
                 self.pod_identity_ready.append(addon)
+
+    def _system_pool_placement(self) -> dict:
+        """`nodeSelector` (and `tolerations` if the system pool is tainted) of an add-on's Deployment: the system pool."""
+        system = self.cfg.node_pools.system
+        placement: dict = {"nodeSelector": cv.pool_node_selector(system)}
+        if system.taints:
+            placement["tolerations"] = cv.pool_tolerations(system)
+        return placement
 
     # --- EKS: Kubernetes provider and storage -----------------------------------------------------------------
     def _eks_provider(self, name: str) -> None:

@@ -345,6 +345,12 @@ def _eks_issues(cfg: "PlatformConfig") -> list[Issue]:
     eks = cfg.cluster.eks
     loc = ("cluster", "eks")
     issues: list[Issue] = []
+    if not eks.admin_principals:
+        # Authentication mode API without the creator's implicit admin: nobody, not even `pulumi up` itself, could
+        # use the cluster's Kubernetes API.
+        issues.append(Issue((*loc, "adminPrincipals"),
+                            "list at least one IAM role or user ARN (the identity running `pulumi up` among them): "
+                            "the cluster grants Kubernetes API access only through these access entries"))
     vpc = _network(eks.vpc_cidr)
     for key, given in (("privateSubnetCidrs", eks.private_subnet_cidrs), ("publicSubnetCidrs", eks.public_subnet_cidrs)):
         if given and len(given) != eks.availability_zones:
