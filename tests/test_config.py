@@ -197,3 +197,22 @@ def test_schema_command_prints_a_schema_that_checks_stack_files() -> None:
     platform_of(doc).setdefault("monitoring", {})["grafana"] = {"adminPassword": {"secure": "v1:abc"}}
     errors = [e.message for e in validator.iter_errors(doc)]
     assert errors == ["Additional properties are not allowed ('mdoe' was unexpected)"]
+
+
+SCHEMA_FILE = REPO / "schema" / "stack.schema.json"
+MODELINE = "# yaml-language-server: $schema=./schema/stack.schema.json"
+
+
+def test_committed_schema_is_current() -> None:
+    out = subprocess.run([sys.executable, "-m", "serving", "schema"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert SCHEMA_FILE.is_file(), "schema/stack.schema.json is missing: run `make schema`"
+    assert SCHEMA_FILE.read_text() == out.stdout, "schema/stack.schema.json is out of date: run `make schema`"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_stack_files_validate_against_the_committed_schema(stack: str) -> None:
+    path = REPO / f"Pulumi.{stack}.yaml"
+    assert path.read_text().splitlines()[0] == MODELINE  # what editors follow to find the schema
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
+    errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(repo_stack(stack))]
+    assert errors == []
