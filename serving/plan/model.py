@@ -201,20 +201,3 @@ def tree_order(steps: Iterable[Step]) -> tuple[Step, ...]:
 
     visit(sorted(roots, key=lambda s: (s.type != STACK_TYPE, s.urn, s.op)))
     return tuple(ordered)
-
-
-def depths(steps: Iterable[Step]) -> dict[str, int]:
-    """Depth of each step in the tree (the stack is 0)."""
-    steps = list(steps)
-    parent = {step.urn: step.parent for step in steps}
-    out: dict[str, int] = {}
-
-    def depth(urn: str, seen: frozenset[str] = frozenset()) -> int:
-        if urn not in out:
-            p = parent.get(urn, "")
-            out[urn] = 0 if not p or p not in parent or p in seen else depth(p, seen | {urn}) + 1
-        return out[urn]
-
-    for step in steps:
-        depth(step.urn)
-    return out
