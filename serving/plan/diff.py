@@ -720,23 +720,26 @@ def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[st
     return plan_from_digest(doc, stack, project)
 
 
-def plan_at_revision(stack: str, rev: str, root: Path = REPO_ROOT, python: Optional[str] = None) -> tuple[Plan, str]:
-    """The plan of `stack` made by the code and stack file of revision `rev`, and the revision's label."""
-    with revision_checkout(rev, root) as (checkout, label):
-        return plan_in_checkout(stack, checkout, label, python), label
-
-
-def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT, head: Optional[Plan] = None) -> PlanDiff:
-    """The plan diff of `stack`: revision `rev` (base) against the working tree of `root` (head)."""
+def diff_in_checkout(stack: str, root: Path, checkout: Path, label: str) -> PlanDiff:
+    """The plan diff of `stack`: its plan in `checkout` (base, made by the checkout's own code) against the working
+    tree of `root` (head). A stack without a stack file on one side has an empty plan there."""
     from .capture import capture_plan
 
-    base, label = plan_at_revision(stack, rev, root)
-    head_plan = round_trip(head if head is not None else capture_plan(stack, root))
-    return diff_plans(base, head_plan, base_label=label, head_label="working tree")
+    base = plan_in_checkout(stack, checkout, label)
+    root = Path(root)
+    has_head = (root / f"Pulumi.{stack}.yaml").is_file()
+    head = round_trip(capture_plan(stack, root)) if has_head else empty_plan(stack, base.project)
+    return diff_plans(base, head, base_label=label, head_label="working tree")
+
+
+def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT) -> PlanDiff:
+    """The plan diff of `stack`: revision `rev` (base) against the working tree of `root` (head)."""
+    with revision_checkout(rev, root) as (checkout, label):
+        return diff_in_checkout(stack, Path(root).resolve(), checkout, label)
 
 
 __all__ = [
-    "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_plans", "plan_at_revision",
+    "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_in_checkout", "diff_plans",
     "plan_from_digest", "property_changes", "render_json", "render_text", "round_trip", "subject", "to_digest",
     "warnings",
 ]

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..stackfile import list_stacks
-from .diff import DiffError, PlanDiff, diff_plans, plan_in_checkout, render_json, render_text, revision_checkout, round_trip
+from .diff import DiffError, PlanDiff, diff_in_checkout, render_json, render_text, revision_checkout
 from .markdown import render_markdown
 
 
@@ -41,20 +41,9 @@ def _stacks(args: argparse.Namespace, root: Path, base_root: Path) -> list[str]:
 
 
 def compute_diffs(args: argparse.Namespace) -> list[PlanDiff]:
-    from .capture import capture_plan
-    from .diff import empty_plan
-
     root = Path(args.root).resolve()
-    diffs = []
     with revision_checkout(args.base, root) as (checkout, label):
-        for stack in _stacks(args, root, checkout):
-            base = plan_in_checkout(stack, checkout, label)
-            if (root / f"Pulumi.{stack}.yaml").is_file():
-                head = round_trip(capture_plan(stack, root))
-            else:
-                head = empty_plan(stack, base.project)
-            diffs.append(diff_plans(base, head, base_label=label, head_label="working tree"))
-    return diffs
+        return [diff_in_checkout(stack, root, checkout, label) for stack in _stacks(args, root, checkout)]
 
 
 def run_diff(args: argparse.Namespace) -> int:
