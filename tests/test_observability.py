@@ -286,5 +286,7 @@ def test_platform_dashboard_draws_each_pool_against_its_max_size() -> None:
     board = dashboards(repo_plan("prod"))["serving-platform.json"]
     nodes = next(p for p in board["panels"] if p["title"].startswith("Nodes per pool"))
     legends = {t["legendFormat"]: t["expr"] for t in nodes["targets"]}
-    assert legends["gpu-a10 max"] == "vector(6)" and legends["system max"] == "vector(6)"
+    pools = platform_of(repo_stack("prod"))["nodePools"]
+    for name, pool in [("system", pools["system"]), *((p["name"], p) for p in pools["gpu"])]:
+        assert legends[f"{name} max"] == f"vector({pool['maxSize']})"
     assert f'{m.POOL}="gpu-a10"' in legends["gpu-a10 nodes"]
