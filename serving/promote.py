@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import json
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from .config import ConfigError, validate_stack_file
-from .stackfile import PLATFORM_KEY, REPO_ROOT, UnknownStackError, list_stacks, read_stack
+from .stackfile import PLATFORM_KEY, REPO_ROOT, read_stack, stack_path
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -175,8 +176,6 @@ def promote_documents(source_doc: Any, target_doc: Any, models: Sequence[str], s
 
 
 def _show(value: Any) -> str:
-    import json
-
     return "<unset>" if value is _MISSING else json.dumps(_plain(value), sort_keys=True)
 
 
@@ -210,13 +209,8 @@ def promote(source: str, target: str, models: Sequence[str] = (), root: Path = R
     root = Path(root).resolve()
     if source == target:
         raise PromotionError("--from and --to name the same stack")
-    for stack in (source, target):
-        if not (root / f"Pulumi.{stack}.yaml").is_file():
-            raise UnknownStackError(
-                f"unknown stack {stack!r}: no Pulumi.{stack}.yaml in {root} (stacks: {', '.join(list_stacks(root)) or 'none'})"
-            )
-    target_path = root / f"Pulumi.{target}.yaml"
-    source_doc = load_round_trip(root / f"Pulumi.{source}.yaml")
+    source_path, target_path = stack_path(source, root), stack_path(target, root)
+    source_doc = load_round_trip(source_path)
     target_doc = load_round_trip(target_path)
     promotion = promote_documents(source_doc, target_doc, models, source, target)
     if not promotion.changed:

@@ -114,11 +114,17 @@ def _strip_secure(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def read_stack(stack: str, root: Path = REPO_ROOT) -> StackFile:
+def stack_path(stack: str, root: Path = REPO_ROOT) -> Path:
+    """`root/Pulumi.<stack>.yaml`, or UnknownStackError naming the stacks that exist."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         existing = ", ".join(list_stacks(root)) or "none"
         raise UnknownStackError(f"unknown stack {stack!r}: no {path.name} in {root} (stacks: {existing})")
+    return path
+
+
+def read_stack(stack: str, root: Path = REPO_ROOT) -> StackFile:
+    path = stack_path(stack, root)
     project_doc = read_project(root)
     project = project_name(root, project_doc)
     doc = yaml.safe_load(path.read_text()) or {}
