@@ -462,3 +462,16 @@ def test_every_created_resource_type_has_a_replacement_row() -> None:
         if not (t.startswith(("serving:", "pulumi:")) or is_covered(t))
     )
     assert missing == [], f"add rules or an IN_PLACE reason to serving/plan/replacements.py for {missing}"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--markdown"], "error: --markdown and --all-stacks need --base REV"),
+        (["--base", "HEAD", "--json", "--markdown"], "error: choose one of --json and --markdown"),
+        (["--base", "HEAD", "--manifests", "out"], "error: --manifests writes one plan, not a diff: drop --base"),
+    ],
+)
+def test_plan_diff_usage_errors_exit_2(args: list[str], message: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "serving", "plan", *args], cwd=REPO, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr.strip(), proc.stdout) == (2, message, "")

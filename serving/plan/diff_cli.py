@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -47,15 +48,14 @@ def compute_diffs(args: argparse.Namespace) -> list[PlanDiff]:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    from ..cli import EXIT_FAILED, EXIT_OK, UsageError
+
     if args.base is None:
-        print("error: --markdown and --all-stacks need --base REV", file=sys.stderr)
-        return 2
+        raise UsageError("--markdown and --all-stacks need --base REV")
     if args.json and args.markdown:
-        print("error: choose one of --json and --markdown", file=sys.stderr)
-        return 2
+        raise UsageError("choose one of --json and --markdown")
     if getattr(args, "manifests", None) is not None:
-        print("error: --manifests writes one plan, not a diff: drop --base", file=sys.stderr)
-        return 2
+        raise UsageError("--manifests writes one plan, not a diff: drop --base")
     try:
         diffs = compute_diffs(args)
     except DiffError as exc:
@@ -67,13 +67,11 @@ def run_diff(args: argparse.Namespace) -> int:
         if len(diffs) == 1:
             sys.stdout.write(render_json(diffs[0]))
         else:
-            import json
-
             docs = {d.stack: json.loads(render_json(d)) for d in diffs}
             sys.stdout.write(json.dumps(docs, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write("\n".join(render_text(d) for d in diffs))
-    return 1 if any(d.head.has_errors for d in diffs) else 0
+    return EXIT_FAILED if any(d.head.has_errors for d in diffs) else EXIT_OK
 
 
 __all__ = ["add_diff_arguments", "compute_diffs", "run_diff", "wants_diff"]
