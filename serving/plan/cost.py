@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from ..catalog import prices
 from .model import ResourceState
+from .values import Secret, lookup
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
@@ -119,19 +120,12 @@ def monthly(hourly: Optional[float]) -> Optional[float]:
 
 
 def _plain(value: Any) -> Any:
-    """Secret markers unwrapped for arithmetic (a price is never secret)."""
-    reveal = getattr(value, "reveal", None)
-    return reveal() if callable(reveal) else value
+    """Secret markers unwrapped for arithmetic (a size or an instance type is needed, never shown)."""
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def _get(inputs: Mapping[str, Any], *path: str, default: Any = None) -> Any:
-    value: Any = inputs
-    for key in path:
-        value = _plain(value)
-        if not isinstance(value, Mapping) or key not in value:
-            return default
-        value = value[key]
-    value = _plain(value)
+    value = _plain(lookup(inputs, *path))
     return default if value is None else value
 
 

@@ -43,7 +43,7 @@ from .model import (
     tree_order,
 )
 from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
-from .values import SECRET_TEXT, UNKNOWN, UNKNOWN_JSON, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, to_plain
+from .values import SECRET_TEXT, UNKNOWN, UNKNOWN_JSON, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, lookup, to_plain
 
 #: Reason note of a replacement forced by an input that comes from another replaced resource.
 FOLLOWS_NOTE = "changes with a replaced resource"
@@ -412,14 +412,7 @@ def diff_plans(base: Plan, head: Plan, *, base_label: str = "base", head_label: 
 
 
 def _input(state: ResourceState, *path: str) -> Any:
-    value: Any = state.inputs
-    for key in path:
-        if isinstance(value, Secret):
-            value = value.reveal()
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
+    return lookup(state.inputs, *path)
 
 
 def subject(state: ResourceState) -> str:

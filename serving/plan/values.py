@@ -136,6 +136,18 @@ def decode_properties(struct: struct_pb2.Struct) -> dict[str, Any]:
     return out
 
 
+def lookup(value: Any, *path: str) -> Any:
+    """The value at `path` (mapping keys) or None; secrets on the way are opened, the value found is returned as is
+    (a secret leaf stays a `Secret`)."""
+    for key in path:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
 def contains_secret(value: Any) -> bool:
     if isinstance(value, Secret):
         return True
