@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
@@ -352,9 +353,10 @@ class PlanDiff:
             counts[c.op] = counts.get(c.op, 0) + 1
         return dict(sorted(counts.items()))
 
-    @property
+    @cached_property
     def warnings(self) -> list[str]:
-        return warnings(self)
+        """Computed once: the text, JSON and Markdown renderings all start with them."""
+        return review_warnings(self)
 
     def output_changes(self) -> list[PropertyChange]:
         return property_changes(dict(self.base.outputs), dict(self.head.outputs))
@@ -435,7 +437,7 @@ def subject(state: ResourceState) -> str:
     return f"{short} {state.name}"
 
 
-def warnings(diff: PlanDiff) -> list[str]:
+def review_warnings(diff: PlanDiff) -> list[str]:
     """What a reviewer must not miss: replacements (with their reason) and protected resources in the way."""
     out: list[str] = []
     # Replacements the change itself forces first, then those that follow from them.
@@ -733,6 +735,6 @@ def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT) -> PlanD
 
 __all__ = [
     "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_in_checkout", "diff_plans",
-    "plan_from_digest", "property_changes", "render_json", "render_text", "round_trip", "subject", "to_digest",
-    "warnings",
+    "plan_from_digest", "property_changes", "render_json", "render_text", "review_warnings", "round_trip", "subject",
+    "to_digest",
 ]
