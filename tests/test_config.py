@@ -17,7 +17,8 @@ from tests.conftest import REPO, platform_of, repo_stack
 
 MINIMAL: dict[str, Any] = {
     "environment": "dev",
-    "cluster": {"name": "ml-test"},
+    # An EKS cluster needs one admin principal: nobody gets Kubernetes API access otherwise (no creator admin).
+    "cluster": {"name": "ml-test", "eks": {"adminPrincipals": ["arn:aws:iam::123456789012:role/platform-admin"]}},
     "nodePools": {"gpu": [{"name": "gpu-a10", "instanceTypes": ["g5.xlarge"], "maxSize": 2}]},
     "teams": [{"name": "nlp"}],
     "models": [
