@@ -365,12 +365,14 @@ class Cluster(pulumi.ComponentResource):
                     managed_policy_arns=[EBS_CSI_POLICY_ARN], parent=self,
                 )
                 depends.append(identity.association)  # credentials exist before the controller starts
-                # The add-on's schema has separate `controller` (Deployment) and `node` (DaemonSet) sections. The
-                # controller runs on the system pool, tolerating its taints (its default tolerations do not: it
-                # would stay Pending on a tainted system pool and the add-on DEGRADED). The node plugin must run on
-                # every node, GPU nodes included, to mount volumes there. Pods cannot reach IMDS (hop limit 1):
-                # the driver then reads instance ID, zone and region from the Kubernetes Node object (providerID,
-                # topology labels), and its AWS calls use the pod identity above.
+                # The add-on's schema has separate `controller` (Deployment) and `node` (DaemonSet) blocks. The
+                # controller runs on the system pool and tolerates its taints: with its default tolerations it stays
+                # Pending on a tainted pool and the add-on DEGRADED (terraform-aws-eks issue #3067); the schema's
+                # controller block has `nodeSelector` (quoted in containers-roadmap #2582) and `tolerations`. The
+                # node plugin must run on every node, GPU nodes included, to mount volumes there. Pods cannot reach
+                # IMDS (hop limit 1): the driver then reads instance ID, zone and region from the Node object
+                # (providerID, topology labels; aws-ebs-csi-driver docs/install.md "Metadata"), and its AWS calls
+                # use the pod identity above.
                 configuration = json.dumps(
                     {"controller": self._system_pool_placement(), "node": {"tolerateAllTaints": True}}, sort_keys=True
                 )
