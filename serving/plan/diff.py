@@ -35,6 +35,7 @@ from .model import (
     OP_READ,
     OP_REPLACE,
     OP_SAME,
+    OP_SYMBOLS,
     OP_UPDATE,
     STACK_TYPE,
     Diagnostic,
@@ -51,7 +52,6 @@ FOLLOWS_NOTE = "changes with a replaced resource"
 
 #: Steps a diff shows, in the order `pulumi preview` summarizes them.
 CHANGE_OPS = (OP_CREATE, OP_UPDATE, OP_REPLACE, OP_DELETE)
-SYMBOLS = {OP_CREATE: "+", OP_UPDATE: "~", OP_REPLACE: "+-", OP_DELETE: "-", OP_SAME: " ", OP_READ: ">"}
 
 
 class DiffError(Exception):
@@ -495,7 +495,7 @@ def summary_lines(diff: PlanDiff) -> list[str]:
     lines = ["Resources:"]
     for op, text in ((OP_CREATE, "to create"), (OP_UPDATE, "to update"), (OP_REPLACE, "to replace"), (OP_DELETE, "to delete")):
         if counts.get(op):
-            lines.append(f"    {SYMBOLS[op]:<2}{counts[op]} {text}")
+            lines.append(f"    {OP_SYMBOLS[op]:<2}{counts[op]} {text}")
     changed = sum(counts.get(op, 0) for op in CHANGE_OPS)
     if not changed:
         lines.append("    no changes")
@@ -513,7 +513,7 @@ def render_text(diff: PlanDiff) -> str:
     for c in diff.changed:
         st = c.state
         reasons = f" [forces replacement: {', '.join(r.path for r in c.replacements)}]" if c.replacements else ""
-        lines.append(f"{SYMBOLS[c.op]:<2} {st.type}: ({c.op}) {st.name}{reasons}")
+        lines.append(f"{OP_SYMBOLS[c.op]:<2} {st.type}: ({c.op}) {st.name}{reasons}")
         lines.append(f"    [urn={c.step.urn}]")
         lines.extend(f"    {line}" for line in change_body(c))
     if diff.changed:

@@ -11,8 +11,8 @@ import html
 from typing import Iterable, Sequence
 
 from . import cost as costs
-from .diff import SYMBOLS, Change, PlanDiff, change_body, cost_lines, subject
-from .model import OP_CREATE, OP_DELETE, OP_REPLACE, OP_UPDATE
+from .diff import Change, PlanDiff, change_body, cost_lines, subject
+from .model import OP_CREATE, OP_DELETE, OP_REPLACE, OP_SYMBOLS, OP_UPDATE
 
 #: First line of every comment: lets a workflow find (and update) its own comment.
 MARKER = "<!-- serving-plan-diff -->"
@@ -34,7 +34,7 @@ def _cost_cell(diff: PlanDiff) -> str:
 
 
 def _section(stack: str, c: Change, command: str) -> list[str]:
-    title = f"<code>{SYMBOLS[c.op].strip() or ' '} {c.op}</code> {html.escape(subject(c.state))}"
+    title = f"<code>{OP_SYMBOLS[c.op].strip() or ' '} {c.op}</code> {html.escape(subject(c.state))}"
     if c.replacements:
         title += " — forces replacement: " + html.escape(", ".join(r.path for r in c.replacements))
     body = change_body(c)

@@ -26,6 +26,17 @@ OP_CREATE_REPLACEMENT = "create-replacement"
 OP_DELETE_REPLACED = "delete-replaced"
 OP_READ = "read"
 OPS = (OP_SAME, OP_CREATE, OP_UPDATE, OP_DELETE, OP_REPLACE, OP_CREATE_REPLACEMENT, OP_DELETE_REPLACED, OP_READ)
+#: How `pulumi preview` marks each op.
+OP_SYMBOLS = {
+    OP_SAME: " ",
+    OP_CREATE: "+",
+    OP_UPDATE: "~",
+    OP_DELETE: "-",
+    OP_REPLACE: "+-",
+    OP_CREATE_REPLACEMENT: "++",
+    OP_DELETE_REPLACED: "--",
+    OP_READ: ">",
+}
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,11 @@ import yaml
 
 from .model import (
     OP_CREATE,
-    OP_CREATE_REPLACEMENT,
     OP_DELETE,
-    OP_DELETE_REPLACED,
     OP_READ,
     OP_REPLACE,
     OP_SAME,
+    OP_SYMBOLS,
     OP_UPDATE,
     HELM_CHART_TYPES,
     Diagnostic,
@@ -30,17 +29,7 @@ from .model import (
 )
 from .values import SECRET_TEXT, UNKNOWN_JSON, UNKNOWN_TEXT, Secret, Unknown, to_plain
 
-#: How `pulumi preview` marks each op, and how its summary names it (ops without a summary line are not counted).
-OP_SYMBOLS = {
-    OP_SAME: " ",
-    OP_CREATE: "+",
-    OP_UPDATE: "~",
-    OP_DELETE: "-",
-    OP_REPLACE: "+-",
-    OP_CREATE_REPLACEMENT: "++",
-    OP_DELETE_REPLACED: "--",
-    OP_READ: ">",
-}
+#: How the summary of `pulumi preview` names each op (ops without a line are not counted).
 SUMMARY_LINES = {
     OP_CREATE: "+ {n} to create",
     OP_UPDATE: "~ {n} to update",
