@@ -139,7 +139,9 @@ _VLLM = RuntimePreset(
 # metrics 8002 at /metrics (src/command_line_parser.h: http_port_ 8000, metrics_port_ 8002; docs/user_guide/
 # metrics.md); KServe v2 health /v2/health/ready and /v2/health/live (docs/customization_guide/
 # inference_protocols.md). `--model-repository` holds one folder per model with config.pbtxt and numbered versions.
-# The image's non-root user is triton-server (uid 1000, build.py); /dev/shm is used by the Python backend.
+# The image's non-root user is triton-server (uid 1000, build.py); /dev/shm is used by the Python backend. 25.09 is
+# CUDA 13.0: driver 575+, or R535/R545 and later on data-center GPUs (A10G, L4...) through the CUDA compat libraries,
+# which build.py wires with ldconfig (not only in the NGC entrypoint our `command` replaces) (release notes 25.08/25.10).
 _TRITON = RuntimePreset(
     name="triton",
     image="nvcr.io/nvidia/tritonserver:25.09-py3",
