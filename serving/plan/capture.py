@@ -37,7 +37,9 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from ..config import validate_stack_file
 from ..stackfile import REPO_ROOT, StackFile, read_stack
 from .mocks import MockContext, PlanMocks
-from .model import OP_CREATE, OP_READ, STACK_TYPE, Diagnostic, Plan, ResourceState, Step, is_kubernetes_object, tree_order
+from .model import (
+    OP_CREATE, OP_READ, STACK_TYPE, Diagnostic, Plan, ResourceState, Step, is_kubernetes_object, make_urn, tree_order,
+)
 from .values import decode_properties, mask_values
 
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
@@ -100,12 +102,8 @@ class CaptureMonitor(MockMonitor):
     # -- URNs -----------------------------------------------------------------------------------------------------
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        """The engine's URN: the type part is the parent's whole type chain (without the stack) joined by `$`."""
-        if parent:
-            parent_type = parent.split("::")[2]
-            if parent_type != STACK_TYPE:
-                type_ = f"{parent_type}${type_}"
-        return f"urn:pulumi:{self.stack}::{self.project}::{type_}::{name}"
+        """The engine's URN (the SDK mock keeps only the last parent type)."""
+        return make_urn(self.stack, self.project, parent, type_, name)
 
     # -- registrations --------------------------------------------------------------------------------------------
 

@@ -37,11 +37,12 @@ from .model import (
     OP_SAME,
     OP_SYMBOLS,
     OP_UPDATE,
-    STACK_TYPE,
     Diagnostic,
     Plan,
     ResourceState,
     Step,
+    make_urn,
+    qualified_type,
     tree_order,
 )
 from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
@@ -206,18 +207,6 @@ def _stack_ref(urn: str) -> tuple[str, str]:
     return parts[0].removeprefix("urn:pulumi:"), parts[1]
 
 
-def _qualified_type(urn: str) -> str:
-    return urn.split("::")[2]
-
-
-def _make_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
-    if parent_urn:
-        parent_type = _qualified_type(parent_urn)
-        if parent_type != STACK_TYPE:
-            type_ = f"{parent_type}${type_}"
-    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
-
-
 def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState], plan: Plan,
                _seen: frozenset[str] = frozenset()) -> list[str]:
     """Every old URN the resource answers to: its `aliases` (URNs or specs) and, as the engine does, the aliases
@@ -244,7 +233,7 @@ def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState],
             parent = ""
         else:
             parent = spec.get("parentUrn") or state.parent
-        out.append(_make_urn(a_stack, a_project, parent, type_, name))
+        out.append(make_urn(a_stack, a_project, parent, type_, name))
     parent = states_by_urn.get(state.parent)
     if parent is not None:
         for parent_alias in alias_urns(parent, states_by_urn, plan, _seen | {state.urn}):
@@ -254,7 +243,7 @@ def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState],
             name = state.name
             if name.startswith(parent_name):
                 name = old_parent_name + name[len(parent_name):]
-            out.append(_make_urn(a_stack, a_project, parent_alias, state.type, name))
+            out.append(make_urn(a_stack, a_project, parent_alias, state.type, name))
     return list(dict.fromkeys(out))
 
 
@@ -596,7 +585,7 @@ def state_from_json(doc: Mapping[str, Any]) -> ResourceState:
     urn = doc["urn"]
     return ResourceState(
         urn=urn,
-        type=doc.get("type") or _qualified_type(urn).rsplit("$", 1)[-1],
+        type=doc.get("type") or qualified_type(urn).rsplit("$", 1)[-1],
         name=urn.rsplit("::", 1)[-1],
         custom=bool(doc.get("custom")),
         parent=doc.get("parent") or "",

@@ -190,6 +190,20 @@ class Plan:
         return any(d.severity == "error" for d in self.diagnostics)
 
 
+def qualified_type(urn: str) -> str:
+    """The type part of a URN: the parent type chain joined by `$` and the resource's own type."""
+    return urn.split("::")[2]
+
+
+def make_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
+    """The URN the engine gives a resource: its type part is the parent's whole type chain (the stack excluded)."""
+    if parent_urn:
+        parent_type = qualified_type(parent_urn)
+        if parent_type != STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
 def tree_order(steps: Iterable[Step]) -> tuple[Step, ...]:
     """Parents before children, siblings sorted by URN; a step whose parent is not among the steps is a root.
     Deterministic whatever order the steps were registered in."""
