@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import copy
-import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -335,8 +333,11 @@ def test_base_revision_diff_leaves_the_checkout_untouched(git_project: Path) -> 
         "worktrees": _git(git_project, "worktree", "list", "--porcelain"),
         "stack": (git_project / "Pulumi.dev.yaml").read_text(),
     }
-    temp_dirs = set(glob.glob(os.path.join(tempfile.gettempdir(), "serving-plan-base-*")))
+    # A temp directory of its own (other runs on the machine use the shared one at the same time).
+    private_tmp = git_project.parent / "private-tmp"
+    private_tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TMPDIR"] = str(private_tmp)
     proc = subprocess.run([sys.executable, "-m", "serving", "plan", "--stack", "dev", "--base", "HEAD", "--json"],
                           cwd=git_project, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -355,8 +356,7 @@ def test_base_revision_diff_leaves_the_checkout_untouched(git_project: Path) -> 
         "stack": (git_project / "Pulumi.dev.yaml").read_text(),
     }
     assert after == before
-    # No temporary worktree left behind (only new ones count: another run may clean up its own meanwhile).
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "serving-plan-base-*"))) - temp_dirs == set()
+    assert not list(private_tmp.glob("serving-plan-base-*"))  # the temporary worktree is gone
 
 
 def test_unknown_base_revision_is_a_usage_error(git_project: Path) -> None:
