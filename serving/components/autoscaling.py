@@ -85,4 +85,4 @@ class Autoscaling(pulumi.ComponentResource):
             f"{name}-keda", charts.KEDA, cv.KEDA_NAMESPACE, keda_values(),
             pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(depends_on)), release_name="keda",
         )
-        self.register_outputs({})
+        self.register_outputs({"release": self.release.name, "namespace": cv.KEDA_NAMESPACE})

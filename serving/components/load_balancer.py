@@ -48,11 +48,15 @@ def controller_values(cluster_name: Any, region: str, vpc_id: Any) -> dict[str, 
 
 
 class AwsLoadBalancerController(pulumi.ComponentResource):
-    """`serving:gateway:AwsLoadBalancerController` (EKS only)."""
+    """`serving:load_balancer:AwsLoadBalancerController` (EKS only)."""
 
     def __init__(self, name: str, cluster: "Cluster", depends_on: Sequence[pulumi.Resource] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("serving:gateway:AwsLoadBalancerController", name, None, opts)
+        # Its first token was `serving:gateway:...`; the alias keeps stacks created with it from replacing it.
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="serving:gateway:AwsLoadBalancerController")])
+        )
+        super().__init__("serving:load_balancer:AwsLoadBalancerController", name, None, opts)
         assert cluster.eks_cluster is not None
         identity = pod_identity_role(
             f"{name}-identity", cluster, NAMESPACE, SERVICE_ACCOUNT,
@@ -67,4 +71,4 @@ class AwsLoadBalancerController(pulumi.ComponentResource):
             release_name="aws-load-balancer-controller",
             create_namespace=False,
         )
-        self.register_outputs({})
+        self.register_outputs({"release": self.release.name, "roleArn": identity.role_arn})
