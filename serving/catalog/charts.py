@@ -44,6 +44,10 @@ PROMETHEUS_ADAPTER = ChartPin(
 )
 # Fluent Bit chart 0.58.1, app 5.1.1 (https://github.com/fluent/helm-charts).
 FLUENT_BIT = ChartPin("fluent-bit", "0.58.1", "https://fluent.github.io/helm-charts", "fluent-bit")
+# Loki chart 18.11.0, app 3.7.6 (grafana-community/helm-charts tag loki-18.11.0, commit 3386a11, charts/loki): the
+# OSS Loki chart since grafana/loki's own chart went Enterprise-only at 7.0.0 (production/helm/loki/CHANGELOG.md).
+# No reference values folder: tests/test_logging.py lists the keys checked by hand in its values.yaml.
+LOKI = ChartPin("loki", "18.11.0", "https://grafana-community.github.io/helm-charts", "loki")
 # AWS Load Balancer Controller 3.5.0 (aws/eks-charts).
 AWS_LOAD_BALANCER_CONTROLLER = ChartPin(
     "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", "aws-load-balancer-controller"

@@ -8,8 +8,9 @@ Destinations (`logging.backend`):
 - `cloudwatch`: a log group `/aws/eks/<cluster>/containers` created here with `logging.retentionDays`, one stream
   per container (`<namespace>.<pod>.<container>`); Fluent Bit writes with EKS Pod Identity credentials (supported
   since Fluent Bit 4.0, fluent/fluent-bit#10115) limited to that log group.
-- `loki`: pushed to the in-cluster Loki at `logging.loki.url`, labelled by namespace, container, model and
-  version; Grafana gets a Loki datasource (`components/monitoring.py`).
+- `loki`: pushed to Loki, labelled by namespace, container, model and version: without `logging.loki.url` a Loki
+  installed here in the cluster (`components/loki.py`), otherwise the existing Loki at that URL. Grafana gets a Loki
+  datasource on the same URL (`components/monitoring.py`).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import pulumi_aws as aws
 from .. import conventions as cv
 from ..catalog import charts
 from ..config import PlatformConfig
-from ..config.logging import effective_backend
+from ..config.logging import effective_backend, loki_config
 from ..observability.dashboards import cloudwatch_log_group
 from .helm import chart_release
 from .iam import pod_identity_role
 from .k8s import custom_resource, meta
+from .loki import RELEASE as LOKI_RELEASE, loki_values, push_url
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -146,7 +148,8 @@ def log_writer_policy(log_group_arn: str) -> str:
 
 
 class Logging(pulumi.ComponentResource):
-    """`serving:logging:Logging`: Fluent Bit on every node and, on CloudWatch, the log group it writes to."""
+    """`serving:logging:Logging`: Fluent Bit on every node and what it writes to: on CloudWatch the log group, on
+    Loki without an external URL the in-cluster Loki."""
 
     def __init__(self, name: str, cfg: PlatformConfig, cluster: "Cluster", depends_on: Sequence[pulumi.Resource] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
@@ -154,7 +157,9 @@ class Logging(pulumi.ComponentResource):
         backend = effective_backend(cfg)
         self.backend = backend
         self.log_group_name: Optional[str] = None
+        self.loki: Optional[pulumi.Resource] = None
         deps = list(depends_on)
+        child = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider)
         if backend == "none":
             self.register_outputs({"backend": backend})
             return
@@ -172,9 +177,19 @@ class Logging(pulumi.ComponentResource):
             deps += [group, identity.association]
             outputs = cloudwatch_output(cfg.cluster.eks.region, self.log_group_name)
         else:
-            assert cfg.logging.loki is not None  # enforced by logging.checks
-            outputs = loki_output(cfg.logging.loki.url, cfg.logging.loki.tenant)
-        child = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider)
+            loki = loki_config(cfg)
+            url = push_url(cfg)
+            assert loki is not None and url is not None
+            if loki.in_cluster:
+                # Its volume needs the StorageClass (EKS: gp3, made by the cluster after its CSI driver).
+                storage = [s for s in [getattr(cluster, "storage_class", None)] if s is not None]
+                self.loki = chart_release(
+                    f"{name}-loki", charts.LOKI, cv.LOGGING_NAMESPACE, loki_values(cfg, loki),
+                    pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*deps, *storage])),
+                    release_name=LOKI_RELEASE,
+                )
+                deps.append(self.loki)
+            outputs = loki_output(url, loki.tenant)
         self.release = chart_release(
             f"{name}-fluent-bit", charts.FLUENT_BIT, cv.LOGGING_NAMESPACE, fluent_bit_values(outputs),
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)), release_name=RELEASE,
@@ -188,4 +203,4 @@ class Logging(pulumi.ComponentResource):
             },
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release])),
         )
-        self.register_outputs({"backend": backend, "logGroup": self.log_group_name})
+        self.register_outputs({"backend": backend, "logGroup": self.log_group_name, "lokiUrl": push_url(cfg)})

@@ -28,12 +28,13 @@ from ..catalog import charts
 from ..config import PlatformConfig
 from ..config.base import memory_bytes
 from ..config.cluster import autoscaler_enabled
-from ..config.logging import effective_backend
+from ..config.logging import loki_config
 from ..config.monitoring import ReceiverConfig
 from ..observability import dashboards
 from ..observability.alerts import platform_rules
 from .helm import chart_release
 from .k8s import custom_resource, meta
+from .loki import push_url as loki_push_url
 
 #: Object names kube-prometheus-stack derives from the release name (`kube-prometheus-stack.fullname`, 88.5.3).
 GRAFANA_SERVICE = f"{cv.MONITORING_RELEASE}-grafana"
@@ -85,11 +86,13 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
     }
     if mon.grafana.host:
         grafana["grafana.ini"] = {"server": {"root_url": f"https://{mon.grafana.host}"}}
-    if effective_backend(cfg) == "loki" and cfg.logging.loki is not None:
-        loki: dict[str, Any] = {"name": "Loki", "uid": dashboards.LOKI_UID, "type": "loki", "access": "proxy", "url": cfg.logging.loki.url}
-        if cfg.logging.loki.tenant:
+    loki_cfg = loki_config(cfg)
+    if loki_cfg is not None:
+        # The in-cluster Loki (`components/loki.py`) or the configured one: the URL Fluent Bit pushes to.
+        loki: dict[str, Any] = {"name": "Loki", "uid": dashboards.LOKI_UID, "type": "loki", "access": "proxy", "url": loki_push_url(cfg)}
+        if loki_cfg.tenant:
             loki["jsonData"] = {"httpHeaderName1": "X-Scope-OrgID"}
-            loki["secureJsonData"] = {"httpHeaderValue1": cfg.logging.loki.tenant}
+            loki["secureJsonData"] = {"httpHeaderValue1": loki_cfg.tenant}
         grafana["additionalDataSources"] = [loki]
     monitor_labels = {"prometheus": {"monitor": {"additionalLabels": dict(cv.MONITORING_SELECTOR)}}}
     return {
