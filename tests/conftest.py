@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -11,6 +12,14 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
+def repo_plan(stack: str):  # -> serving.plan.Plan (imported lazily: conftest loads before any test)
+    """The offline plan of a repository stack, captured once per test session and shared (read-only) by tests."""
+    from serving.plan import capture_plan
+
+    return capture_plan(stack)
 
 
 def repo_stack(stack: str) -> dict[str, Any]:

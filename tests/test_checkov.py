@@ -13,8 +13,8 @@ import pytest
 
 from serving.plan import capture_plan, write_manifests
 
-from .conftest import REPO, platform_of, repo_stack
-from .test_model import model_entry, repo_config, repo_plan
+from .conftest import REPO, platform_of, repo_plan, repo_stack
+from .test_model import model_entry, repo_config
 
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
 

@@ -16,12 +16,10 @@ import pytest
 
 from serving.catalog import eks as eks_catalog
 from serving.config.cluster import subnet_cidrs
-from serving.plan import Plan, capture_plan
+from serving.plan import Plan
 
-from .cluster_plans import (
-    dependency_names, manifest, named, of_type, plain, plan_with, platform_errors, write_root,
-)
-from .conftest import REPO, platform_of, repo_stack
+from .cluster_plans import dependency_names, manifest, named, of_type, plain, plan_with, platform_errors, write_root
+from .conftest import REPO, platform_of, repo_plan, repo_stack
 from .schemas import validate_object
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -31,17 +29,17 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 @pytest.fixture(scope="module")
 def dev() -> Plan:
-    return capture_plan("dev")
+    return repo_plan("dev")
 
 
 @pytest.fixture(scope="module")
 def prod() -> Plan:
-    return capture_plan("prod")
+    return repo_plan("prod")
 
 
 @pytest.fixture(scope="module")
 def local() -> Plan:
-    return capture_plan("local")
+    return repo_plan("local")
 
 
 # -- control plane -------------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from serving.plan import SECRET_TEXT, Plan, Secret, capture_plan, render_json
 from serving.plan.model import HELM_RELEASE_TYPE, ResourceState, is_kubernetes_object
 from serving.plan.render import kubernetes_manifest
 
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import chart_defaults, unknown_value_paths, validate_object
-from .test_model import descendants, repo_plan
+from .test_model import descendants
 
 GATEWAY_TYPE = "serving:gateway:Gateway"
 

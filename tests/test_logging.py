@@ -15,9 +15,9 @@ from serving.components import loki
 from serving.components.logging import LUA_SCRIPT
 from serving.observability.dashboards import LOKI_UID
 
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import chart_defaults, unknown_value_paths, validate_object
-from .test_gateway import config_errors, objects, plan_of, releases, repo_plan, reveal, under, values
+from .test_gateway import config_errors, objects, plan_of, releases, reveal, under, values
 from .test_model import repo_config
 
 LOGGING_TYPE = "serving:logging:Logging"

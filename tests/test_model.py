@@ -23,7 +23,7 @@ from serving.plan.model import ResourceState, is_kubernetes_object
 from serving.plan.render import kubernetes_manifest
 from serving.stackfile import read_stack
 
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import validate_object
 
 MODEL_TYPE = "serving:model:ModelServing"
@@ -31,12 +31,6 @@ TEAM_TYPE = "serving:team:Team"
 
 
 # --- helpers shared by the model/team/checkov tests ---------------------------------------------------------------
-
-
-@functools.cache
-def repo_plan(stack: str) -> Plan:
-    """The plan of the repository's stack (captured once per test session)."""
-    return capture_plan(stack)
 
 
 @functools.cache

@@ -16,9 +16,9 @@ from serving.components.monitoring import ALERTMANAGER_CONFIG_SECRET, GRAFANA_AD
 from serving.config.monitoring import ReceiverConfig
 from serving.plan import SECRET_TEXT, render_json
 
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import chart_defaults, unknown_chart_values, unknown_value_paths, validate_object
-from .test_gateway import config_errors, objects, one, plan_of, releases, repo_plan, reveal, under, values
+from .test_gateway import config_errors, objects, one, plan_of, releases, reveal, under, values
 
 MONITORING_TYPE = "serving:monitoring:Monitoring"
 RELEASE = cv.MONITORING_RELEASE

@@ -13,10 +13,10 @@ from serving import conventions as cv
 from serving.catalog import charts
 from serving.catalog import eks as eks_catalog
 from serving.config import parse_platform
-from serving.plan import Plan, capture_plan
+from serving.plan import Plan
 
 from .cluster_plans import dependency_names, helm_values, named, of_type, plain, plan_with, platform_errors
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import chart_defaults, unknown_chart_values
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -27,12 +27,12 @@ NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
 
 @pytest.fixture(scope="module")
 def dev() -> Plan:
-    return capture_plan("dev")
+    return repo_plan("dev")
 
 
 @pytest.fixture(scope="module")
 def prod() -> Plan:
-    return capture_plan("prod")
+    return repo_plan("prod")
 
 
 def launch_template_of(plan: Plan, group) -> dict:

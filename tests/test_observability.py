@@ -19,8 +19,8 @@ from serving.observability import metrics as m
 from serving.observability.alerts import BURN_WINDOWS, model_alert_rules
 from serving.observability.dashboards import GRID_WIDTH, PROMETHEUS
 
-from .conftest import platform_of, repo_stack
-from .test_gateway import objects, plan_of, repo_plan, values
+from .conftest import platform_of, repo_plan, repo_stack
+from .test_gateway import objects, plan_of, values
 
 STACKS = ["dev", "prod", "local"]
 

@@ -11,8 +11,9 @@ from serving.components.autoscaling import model_query, model_trigger
 from serving.components.monitoring import PROMETHEUS_NAME
 from serving.observability import metrics as m
 
+from .conftest import repo_plan
 from .schemas import chart_defaults, unknown_value_paths, validate_object
-from .test_gateway import objects, releases, repo_plan, reveal
+from .test_gateway import objects, releases, reveal
 from .test_observability import metric_names
 
 

@@ -25,12 +25,12 @@ from serving.plan.model import HELM_CHART_TYPES, STACK_TYPE, is_kubernetes_objec
 from serving.plan.render import MANIFESTS_MARKER, iter_manifest_texts, manifest_documents
 from serving.stackfile import SECRET_PLACEHOLDER, UnknownStackError, list_stacks
 
-from .conftest import REPO, platform_of, repo_stack
+from .conftest import REPO, platform_of, repo_plan, repo_stack
 
 
 @pytest.fixture(scope="module")
 def dev_plan() -> Plan:
-    return capture_plan("dev")
+    return repo_plan("dev")
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

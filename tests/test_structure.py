@@ -12,16 +12,18 @@ import re
 
 import pytest
 
-from serving.plan import Plan, capture_plan
+from serving.plan import Plan
 from serving.plan.model import is_kubernetes_object
 from serving.stackfile import list_stacks
+
+from .conftest import repo_plan
 
 TOKEN = re.compile(r"^serving:(?P<module>[a-z_]+):(?P<type>[A-Z][A-Za-z]+)$")
 
 
 @pytest.fixture(scope="module", params=list_stacks())
 def plan(request: pytest.FixtureRequest) -> Plan:
-    return capture_plan(request.param)
+    return repo_plan(request.param)
 
 
 def components(plan: Plan):

@@ -9,8 +9,8 @@ import pytest
 
 from serving import conventions as cv
 
-from .conftest import platform_of, repo_stack
-from .test_model import manifests, objects, plan_of, repo_config, repo_plan, team_resources
+from .conftest import platform_of, repo_plan, repo_stack
+from .test_model import manifests, objects, plan_of, repo_config, team_resources
 
 
 def team_objects(plan: Any, team: str) -> dict[str, dict[str, Any]]:
