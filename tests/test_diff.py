@@ -221,6 +221,23 @@ def test_a_moved_resource_with_an_alias_is_the_same_resource() -> None:
     assert [(c.path, c.old, c.new) for c in change.changes] == [("spec.ports[0].port", 80, 8080)]
 
 
+def test_a_child_with_aliases_of_its_own_still_follows_its_renamed_parent() -> None:
+    # The child's own alias specs (resolved against its parent URN) and the aliases it inherits from its renamed
+    # parent (resolved against the parent's state) must both count (the two once shared one variable name).
+    old_parent = _state("urn:pulumi:dev::serving::serving:model:Model::m", STACK, custom=False)
+    old = _state("urn:pulumi:dev::serving::serving:model:Model$kubernetes:core/v1:Service::m-svc", old_parent.urn,
+                 {"metadata": {"name": "m", "namespace": "team-a"}})
+    new_parent = _state("urn:pulumi:dev::serving::serving:model:ModelServing::model-m", STACK, custom=False,
+                        aliases=({"name": "m", "type": "serving:model:Model"},))
+    new = _state("urn:pulumi:dev::serving::serving:model:ModelServing$kubernetes:core/v1:Service::model-m-svc",
+                 new_parent.urn, {"metadata": {"name": "m", "namespace": "team-a"}},
+                 aliases=({"name": "model-m-service"}, {"name": "svc", "noParent": True}))
+    diff = diff_plans(_plan(_state(STACK, custom=False), old_parent, old), _plan(_state(STACK, custom=False), new_parent, new))
+
+    assert diff.change_summary() == {"same": 3}
+    assert not diff.changed
+
+
 def test_a_moved_resource_without_an_alias_is_deleted_and_created() -> None:
     old = _state("urn:pulumi:dev::serving::kubernetes:core/v1:Namespace::a", STACK, {"metadata": {"name": "a"}})
     new = _state("urn:pulumi:dev::serving::kubernetes:core/v1:Namespace::b", STACK, {"metadata": {"name": "a"}})

@@ -229,16 +229,13 @@ def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState],
         type_ = spec.get("type") or state.type
         a_stack = spec.get("stack") or stack
         a_project = spec.get("project") or project
-        if spec.get("noParent"):
-            parent = ""
-        else:
-            parent = spec.get("parentUrn") or state.parent
-        out.append(make_urn(a_stack, a_project, parent, type_, name))
-    parent = states_by_urn.get(state.parent)
-    if parent is not None:
-        for parent_alias in alias_urns(parent, states_by_urn, plan, _seen | {state.urn}):
+        alias_parent: str = "" if spec.get("noParent") else (spec.get("parentUrn") or state.parent)
+        out.append(make_urn(a_stack, a_project, alias_parent, type_, name))
+    parent_state = states_by_urn.get(state.parent)
+    if parent_state is not None:
+        for parent_alias in alias_urns(parent_state, states_by_urn, plan, _seen | {state.urn}):
             a_stack, a_project = _stack_ref(parent_alias)
-            parent_name = parent.name
+            parent_name = parent_state.name
             old_parent_name = parent_alias.rsplit("::", 1)[-1]
             name = state.name
             if name.startswith(parent_name):
