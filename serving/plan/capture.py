@@ -164,13 +164,13 @@ class CaptureMonitor(MockMonitor):
         self._record(state)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=outputs_struct)
 
-    def RegisterResourceOutputs(self, request: resource_pb2.RegisterResourceOutputsRequest):
+    def RegisterResourceOutputs(self, request: resource_pb2.RegisterResourceOutputsRequest) -> Any:  # empty_pb2.Empty
         outputs = decode_properties(request.outputs)
         with self._lock:
             self.registered_outputs[request.urn] = outputs
         return super().RegisterResourceOutputs(request)
 
-    def Invoke(self, request: resource_pb2.ResourceInvokeRequest):
+    def Invoke(self, request: resource_pb2.ResourceInvokeRequest) -> resource_pb2.ResourceInvokeResponse:
         if request.tok != "pulumi:pulumi:getResource":
             with self._lock:
                 self.invokes.append((request.tok, request.provider))
@@ -185,7 +185,9 @@ class CaptureMonitor(MockMonitor):
         for key in secret_outputs:
             if key in outputs:
                 outputs[key] = rpc.wrap_rpc_secret(rpc.unwrap_rpc_secret(outputs[key]))
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)
+        # SDK typing bug: `Mocks.new_resource` returns an Optional id and the SDK's own MockMonitor stores it as is,
+        # but `ResourceRegistration.id` is annotated `str` (pulumi 3.272, runtime/mocks.py).
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)  # type: ignore[arg-type]
         return resource_id, _sync_await(rpc.serialize_properties(outputs, {}))
 
     def _record(self, state: ResourceState) -> None:
@@ -484,12 +486,13 @@ def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
     """The formatted config errors if `exc` (or its cause) is a `ConfigError`, also one raised by the program's
     own (freshly imported) copy of `serving.config`."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        errors = getattr(exc, "errors", None)
-        if type(exc).__name__ == "ConfigError" and isinstance(errors, list):
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        errors = getattr(current, "errors", None)
+        if type(current).__name__ == "ConfigError" and isinstance(errors, list):
             return [str(e) for e in errors]
-        exc = exc.__cause__ or exc.__context__
+        current = current.__cause__ or current.__context__
     return None
 
 
