@@ -56,7 +56,7 @@ class Secret:
     def __deepcopy__(self, memo: dict) -> "Secret":
         return self
 
-    def __reduce__(self):  # a pickled plan keeps the marker but never the value
+    def __reduce__(self) -> tuple[type[Secret], tuple[None]]:  # a pickled plan keeps the marker but never the value
         return (Secret, (None,))
 
 
