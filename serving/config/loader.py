@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence, get_args, get_origin
 
 import pulumi
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from ..stackfile import PLATFORM_KEY, StackFile
 from .base import Issue
@@ -59,7 +60,7 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
