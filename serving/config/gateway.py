@@ -92,7 +92,8 @@ class RetryOptions(StrictModel):
 
     attempts: int = Field(2, ge=0, le=10, description="Retries after the first attempt (0 disables retries).")
     on: list[RetryTrigger] = Field(
-        default_factory=lambda: ["connect-failure", "refused-stream", "reset-before-request"], min_length=1
+        default_factory=lambda: list[RetryTrigger](["connect-failure", "refused-stream", "reset-before-request"]),
+        min_length=1,
     )
     #: Timeout of each attempt; unset: each attempt may use the whole request timeout.
     per_try_timeout: Optional[GatewayDuration] = Field(None, pattern=_GATEWAY_DURATION)
