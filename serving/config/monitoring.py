@@ -57,7 +57,7 @@ class ReceiverConfig(StrictModel):
     routing_key: Optional[Secret] = None
     #: Slack channel (the webhook's default channel when unset).
     channel: Optional[str] = Field(None, pattern=r"^[#@]?[a-z0-9_.\-]{1,80}$")
-    severities: list[Severity] = Field(default_factory=lambda: ["critical", "warning"], min_length=1)
+    severities: list[Severity] = Field(default_factory=lambda: list[Severity](["critical", "warning"]), min_length=1)
 
     @model_validator(mode="after")
     def _fields(self) -> "ReceiverConfig":
@@ -72,6 +72,14 @@ class ReceiverConfig(StrictModel):
         if self.type != "slack" and self.channel is not None:
             raise ValueError("channel is only for slack receivers")
         return self
+
+    @property
+    def credential(self) -> Secret:
+        """What Alertmanager posts with: the webhook URL, or PagerDuty's routing key (`_fields` requires one)."""
+        secret = self.url or self.routing_key
+        if secret is None:
+            raise ValueError(f"alerting receiver {self.name} has neither url nor routingKey")
+        return secret
 
 
 class AlertingConfig(StrictModel):
