@@ -22,6 +22,7 @@ the labels and taints the existing nodes must carry.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Optional, Sequence
 
@@ -169,7 +170,7 @@ class Cluster(pulumi.ComponentResource):
         tags = {"Name": cluster_name}
         n_az = eks_cfg.availability_zones
 
-        def zone(names: list[str], i: int) -> str:
+        def zone(names: Sequence[str], i: int) -> str:
             if len(names) < n_az:
                 raise ValueError(
                     f"region {eks_cfg.region} has {len(names)} available AZs, cluster.eks.availabilityZones asks for {n_az}"
@@ -201,7 +202,7 @@ class Cluster(pulumi.ComponentResource):
         owned = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
         nats: list[aws.ec2.NatGateway] = []
         for i in range(n_az):
-            az = azs.apply(lambda names, i=i: zone(names, i))
+            az = azs.apply(functools.partial(zone, i=i))
             pub = aws.ec2.Subnet(
                 f"{name}-public-{i}",
                 vpc_id=self.vpc.id,
@@ -340,7 +341,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = self.eks_cluster.name
         self.endpoint = self.eks_cluster.endpoint
         self.cluster_security_group_id = self.eks_cluster.vpc_config.cluster_security_group_id
-        self.oidc_issuer = self.eks_cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer if ids else None)
+        self.oidc_issuer = self.eks_cluster.identities.apply(functools.partial(oidc_issuer, cluster_name))
 
     # --- EKS: managed add-ons ---------------------------------------------------------------------------------
     def _addons(self, name: str, before_compute: bool) -> None:
@@ -414,9 +415,11 @@ class Cluster(pulumi.ComponentResource):
             self.eks_cluster.name, self.eks_cluster.endpoint, self.eks_cluster.certificate_authority.data,
             system_group.arn, coredns.arn, *[a.id for a in self.admin_access],
         ).apply(lambda a: kubeconfig_for(a[0], a[1], a[2], region))
+        # Annotated: mypy cannot pick `U` in `Output.secret(val: Input[U])` from an Output alone.
+        secret_kubeconfig: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=pulumi.Output.secret(kubeconfig),
+            kubeconfig=secret_kubeconfig,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -434,3 +437,11 @@ class Cluster(pulumi.ComponentResource):
                 parent=self, provider=self.k8s_provider, depends_on=[self.addons[eks_catalog.EBS_CSI_DRIVER.name]]
             ),
         )
+
+
+def oidc_issuer(cluster_name: str, identities: Optional[Sequence[aws.eks.outputs.ClusterIdentity]]) -> str:
+    """The cluster's OIDC issuer URL; EKS reports it once the cluster exists, so its absence is an error."""
+    issuers = [o.issuer for identity in identities or [] for o in identity.oidcs or [] if o.issuer]
+    if not issuers:
+        raise ValueError(f"EKS cluster {cluster_name} reports no OIDC issuer (identities: {identities!r})")
+    return issuers[0]
