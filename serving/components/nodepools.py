@@ -18,8 +18,9 @@ Per pool on EKS:
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -198,7 +199,7 @@ class NodePools(pulumi.ComponentResource):
             )
             self.node_groups[pool.name] = group
             if tag_asgs:
-                asg_name = group.resources.apply(lambda rs: rs[0].autoscaling_groups[0].name)
+                asg_name = group.resources.apply(functools.partial(autoscaling_group_name, f"{name}-{pool.name}"))
                 for key, value in autoscaler_node_template_tags(pool).items():
                     aws.autoscaling.Tag(
                         f"{name}-{pool.name}-ca-{_slug(key.removeprefix(NODE_TEMPLATE + '/'))}",
@@ -206,3 +207,11 @@ class NodePools(pulumi.ComponentResource):
                         tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
                         opts=child,
                     )
+
+
+def autoscaling_group_name(group: str, resources: Optional[Sequence[aws.eks.outputs.NodeGroupResource]]) -> str:
+    """The Auto Scaling group behind the EKS managed node group `group` (EKS reports it once the group exists)."""
+    names = [asg.name for r in resources or [] for asg in r.autoscaling_groups or [] if asg.name]
+    if not names:
+        raise ValueError(f"EKS node group {group} reports no Auto Scaling group to tag (resources: {resources!r})")
+    return names[0]
