@@ -78,11 +78,12 @@ class Team(pulumi.ComponentResource):
         self.limit_range = k8s.core.v1.LimitRange(
             f"{name}-limits",
             metadata=meta("team-limits", self.namespace_name, labels),
-            spec={
-                "limits": [
+            # The SDK's TypedDicts (snake_case keys, translated to the API's camelCase by the SDK).
+            spec=k8s.core.v1.LimitRangeSpecArgsDict(
+                limits=[
                     {
                         "type": "Container",
-                        "defaultRequest": {"cpu": lim.default_cpu_request, "memory": lim.default_memory_request},
+                        "default_request": {"cpu": lim.default_cpu_request, "memory": lim.default_memory_request},
                         # No default CPU limit on purpose: CPU limits throttle latency-sensitive servers.
                         "default": {"memory": lim.default_memory_limit},
                         # No GPU max: Kubernetes defaults a container's limit to `max` when `default` lacks it,
@@ -90,14 +91,14 @@ class Team(pulumi.ComponentResource):
                         "max": {"memory": lim.max_memory},
                     }
                 ]
-            },
+            ),
             opts=in_ns,
         )
         # Nothing in the namespace talks to or from anything unless a model's own NetworkPolicy allows it.
         self.default_deny = k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
             metadata=meta("default-deny", self.namespace_name, labels),
-            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            spec=k8s.networking.v1.NetworkPolicySpecArgsDict(pod_selector={}, policy_types=["Ingress", "Egress"]),
             opts=in_ns,
         )
         self.register_outputs({"namespace": self.namespace_name})
