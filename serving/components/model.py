@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -102,7 +102,7 @@ class ModelServing(pulumi.ComponentResource):
         self.namespace = namespace
         # A component's depends_on does not reach its children: pass it on (CRDs, namespace, priority class first).
         self.child = pulumi.ResourceOptions(
-            parent=self, provider=provider, depends_on=list(opts.depends_on or []) if opts and opts.depends_on else None
+            parent=self, provider=provider, depends_on=opts.depends_on if opts else None
         )
         self.preset = model.preset
         self.labels = {
@@ -144,7 +144,9 @@ class ModelServing(pulumi.ComponentResource):
             self.deployments[track] = k8s.apps.v1.Deployment(
                 f"{name}{suffix}-deployment",
                 metadata=meta(workload, namespace, track_labels),
-                spec=spec,
+                # The specs below that are built as Kubernetes JSON (camelCase keys, which the SDK passes through
+                # unchanged) are cast to the SDK's TypedDict, which spells the same keys in snake_case.
+                spec=cast(k8s.apps.v1.DeploymentSpecArgsDict, spec),
                 opts=pulumi.ResourceOptions.merge(
                     after_prereqs, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait))
                 ),
@@ -152,19 +154,19 @@ class ModelServing(pulumi.ComponentResource):
             self.services[track] = k8s.core.v1.Service(
                 f"{name}{suffix}-service",
                 metadata=meta(workload, namespace, track_labels),
-                spec={"selector": selector, "ports": self._service_ports()},
+                spec=cast(k8s.core.v1.ServiceSpecArgsDict, {"selector": selector, "ports": self._service_ports()}),
                 opts=self.child,
             )
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}{suffix}-pdb",
                 metadata=meta(workload, namespace, track_labels),
-                spec={
-                    "selector": {"matchLabels": selector},
+                spec=k8s.policy.v1.PodDisruptionBudgetSpecArgsDict(
+                    selector={"match_labels": selector},
                     # One pod at a time may be evicted (node drains, Karpenter consolidation); never blocks a drain of
                     # a single-replica model, and a crash-looping pod never holds a drain hostage.
-                    "maxUnavailable": 1,
-                    "unhealthyPodEvictionPolicy": "AlwaysAllow",
-                },
+                    max_unavailable=1,
+                    unhealthy_pod_eviction_policy="AlwaysAllow",
+                ),
                 opts=self.child,
             )
 
@@ -516,7 +518,7 @@ class ModelServing(pulumi.ComponentResource):
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
                 metadata=meta(m.name, self.namespace, self.labels),
-                spec={
+                spec=cast(k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict, {
                     "scaleTargetRef": target_ref,
                     "minReplicas": m.scaling.min_replicas,
                     "maxReplicas": m.scaling.max_replicas,
@@ -525,7 +527,7 @@ class ModelServing(pulumi.ComponentResource):
                         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": int(m.metric_target)}},
                     }],
                     "behavior": self._behavior(),
-                },
+                }),
                 opts=deps,
             )
             return
@@ -602,12 +604,12 @@ class ModelServing(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol",
             metadata=meta(m.name, self.namespace, self.labels),
-            spec={
+            spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, {
                 "podSelector": {"matchLabels": {cv.MODEL_LABEL: m.name}},
                 "policyTypes": ["Ingress", "Egress"],
                 "ingress": ingress,
                 "egress": egress,
-            },
+            }),
             opts=self.child,
         )
 
