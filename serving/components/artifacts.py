@@ -81,7 +81,7 @@ def download_container(
         {"name": "HOME", "value": "/tmp"},
         {"name": "HF_HOME", "value": "/tmp/huggingface"},
     ]
-    mounts = [{"name": volume_name, "mountPath": STORE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[dict[str, Any]] = [{"name": volume_name, "mountPath": STORE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}]
     if aws_region and artifact.scheme == "s3":
         env.append({"name": "AWS_DEFAULT_REGION", "value": aws_region})
     if artifact.scheme == "hf":
