@@ -182,14 +182,13 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         receivers = mon.alerting.receivers
-        receiver_secrets = [
-            pulumi.Output.secret((r.url or r.routing_key).get_secret_value())  # type: ignore[union-attr]
-            for r in receivers
-        ]
+        receiver_secrets = [pulumi.Output.secret(r.credential.get_secret_value()) for r in receivers]
         am_yaml = pulumi.Output.all(*receiver_secrets).apply(lambda s: alertmanager_config(receivers, s))
+        # Annotated: mypy cannot pick `U` in `Output.secret(val: Input[U])` from an Output alone.
+        am_yaml_secret: pulumi.Output[str] = pulumi.Output.secret(am_yaml)
         am_secret = k8s.core.v1.Secret(
             f"{name}-alertmanager-config", metadata=meta(ALERTMANAGER_CONFIG_SECRET, cv.MONITORING_NAMESPACE, labels),
-            type="Opaque", string_data={"alertmanager.yaml": pulumi.Output.secret(am_yaml)}, opts=in_ns,
+            type="Opaque", string_data={"alertmanager.yaml": am_yaml_secret}, opts=in_ns,
         )
 
         self.release = chart_release(
