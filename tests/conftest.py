@@ -33,6 +33,24 @@ def platform_of(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
+def dev():  # -> serving.plan.Plan
+    """The dev stack's plan (shared, read-only)."""
+    return repo_plan("dev")
+
+
+@pytest.fixture
+def prod():  # -> serving.plan.Plan
+    """The prod stack's plan (shared, read-only)."""
+    return repo_plan("prod")
+
+
+@pytest.fixture
+def local():  # -> serving.plan.Plan
+    """The local (existing-cluster) stack's plan (shared, read-only)."""
+    return repo_plan("local")
+
+
+@pytest.fixture
 def stack_root(tmp_path: Path) -> Callable[..., Path]:
     """Factory: a temp project root holding the repo's Pulumi.yaml and __main__.py plus the given stack files.
 

@@ -19,27 +19,12 @@ from serving.config.cluster import subnet_cidrs
 from serving.plan import Plan
 
 from .cluster_plans import dependency_names, manifest, named, of_type, plain, plan_with, platform_errors, write_root
-from .conftest import REPO, platform_of, repo_plan, repo_stack
+from .conftest import REPO, platform_of, repo_stack
 from .schemas import validate_object
 
 CLUSTER = "aws:eks/cluster:Cluster"
 ADDON = "aws:eks/addon:Addon"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-
-
-@pytest.fixture(scope="module")
-def dev() -> Plan:
-    return repo_plan("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Plan:
-    return repo_plan("prod")
-
-
-@pytest.fixture(scope="module")
-def local() -> Plan:
-    return repo_plan("local")
 
 
 # -- control plane -------------------------------------------------------------------------------------------------

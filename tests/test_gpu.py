@@ -15,13 +15,8 @@ from serving.config import parse_platform
 from serving.plan import Plan
 
 from .cluster_plans import dependency_names, helm_values, manifest, plain, plan_with
-from .conftest import platform_of, repo_plan, repo_stack
+from .conftest import platform_of, repo_stack
 from .schemas import chart_defaults, unknown_chart_values, validate_object
-
-
-@pytest.fixture(scope="module")
-def dev() -> Plan:
-    return repo_plan("dev")
 
 
 @pytest.fixture(scope="module")

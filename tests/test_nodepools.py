@@ -16,23 +16,13 @@ from serving.config import parse_platform
 from serving.plan import Plan
 
 from .cluster_plans import dependency_names, helm_values, named, of_type, plain, plan_with, platform_errors
-from .conftest import platform_of, repo_plan, repo_stack
+from .conftest import platform_of, repo_stack
 from .schemas import chart_defaults, unknown_chart_values
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG_TAG = "aws:autoscaling/tag:Tag"
 NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
-
-
-@pytest.fixture(scope="module")
-def dev() -> Plan:
-    return repo_plan("dev")
-
-
-@pytest.fixture(scope="module")
-def prod() -> Plan:
-    return repo_plan("prod")
 
 
 def launch_template_of(plan: Plan, group) -> dict:
