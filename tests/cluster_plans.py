@@ -5,7 +5,6 @@ runtime per capture, so no test sets mocks of its own."""
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -18,14 +17,13 @@ from serving.plan.model import ResourceState
 from serving.plan.render import kubernetes_manifest
 from serving.plan.values import to_plain
 
-from .conftest import REPO, platform_of, repo_stack
+from .conftest import copy_program, platform_of, repo_stack
 
 
 def write_root(directory: Path, **stacks: dict[str, Any]) -> Path:
     """A project root with the repo's Pulumi.yaml and __main__.py and the given stack documents."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, directory / name)
+    copy_program(directory)
     for stack, doc in stacks.items():
         (directory / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return directory

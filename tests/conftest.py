@@ -14,6 +14,13 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 
 
+def copy_program(root: Path) -> Path:
+    """Copy the program's entry files (Pulumi.yaml, __main__.py) into `root`, a temp project root; returns it."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
 @functools.cache
 def repo_plan(stack: str):  # -> serving.plan.Plan (imported lazily: conftest loads before any test)
     """The offline plan of a repository stack, captured once per test session and shared (read-only) by tests."""
@@ -59,8 +66,7 @@ def stack_root(tmp_path: Path) -> Callable[..., Path]:
     """
 
     def make(**stacks: dict[str, Any]) -> Path:
-        for name in ("Pulumi.yaml", "__main__.py"):
-            shutil.copy(REPO / name, tmp_path / name)
+        copy_program(tmp_path)
         for stack, doc in stacks.items():
             (tmp_path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         return tmp_path

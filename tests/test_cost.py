@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,14 @@ from serving.plan.cost import estimate, method_note, signed
 from serving.plan.diff import diff_plans, render_text
 from serving.plan.markdown import render_markdown
 from serving.plan.model import ResourceState
-from tests.conftest import REPO, platform_of, repo_stack
+from tests.conftest import REPO, copy_program, platform_of, repo_stack
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
 def _root(path: Path, doc: dict) -> Path:
     path.mkdir(parents=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, path / name)
+    copy_program(path)
     (path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 

@@ -19,7 +19,7 @@ from serving.plan import capture_plan
 from serving.plan.diff import diff_plans, render_json, render_text, round_trip, subject
 from serving.plan.markdown import MARKER, render_markdown
 from serving.plan.model import Plan, ResourceState, Step
-from tests.conftest import REPO, platform_of, repo_stack
+from tests.conftest import REPO, copy_program, platform_of, repo_stack
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -28,8 +28,7 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 def make_root(path: Path, stack: str, doc: dict[str, Any]) -> Path:
     """A project root with the repo's program and one stack file (two of them make a base and a head)."""
     path.mkdir(parents=True, exist_ok=True)
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, path / name)
+    copy_program(path)
     (path / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -322,13 +321,23 @@ def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
+def checkout_state(repo: Path) -> dict[str, str]:
+    """What a user would notice changed in their checkout: status, HEAD, branch, worktrees, the stack file."""
+    return {
+        "status": _git(repo, "status", "--porcelain"),
+        "head": _git(repo, "rev-parse", "HEAD"),
+        "branch": _git(repo, "rev-parse", "--abbrev-ref", "HEAD"),
+        "worktrees": _git(repo, "worktree", "list", "--porcelain"),
+        "stack": (repo / "Pulumi.dev.yaml").read_text(),
+    }
+
+
 @pytest.fixture
 def git_project(tmp_path: Path) -> Path:
     """A git repository holding a copy of the project (program, package, dev stack) with one commit."""
     repo = tmp_path / "project"
     repo.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, repo / name)
+    copy_program(repo)
     shutil.copytree(REPO / "serving", repo / "serving", ignore=shutil.ignore_patterns("__pycache__"))
     doc = repo_stack("dev")
     plain_model(doc)["image"] = IMAGE_A
@@ -343,13 +352,7 @@ def test_base_revision_diff_leaves_the_checkout_untouched(git_project: Path) -> 
     doc = yaml.safe_load((git_project / "Pulumi.dev.yaml").read_text())
     plain_model(doc)["image"] = IMAGE_B
     (git_project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    before = {
-        "status": _git(git_project, "status", "--porcelain"),
-        "head": _git(git_project, "rev-parse", "HEAD"),
-        "branch": _git(git_project, "rev-parse", "--abbrev-ref", "HEAD"),
-        "worktrees": _git(git_project, "worktree", "list", "--porcelain"),
-        "stack": (git_project / "Pulumi.dev.yaml").read_text(),
-    }
+    before = checkout_state(git_project)
     # A temp directory of its own (other runs on the machine use the shared one at the same time).
     private_tmp = git_project.parent / "private-tmp"
     private_tmp.mkdir()
@@ -365,13 +368,7 @@ def test_base_revision_diff_leaves_the_checkout_untouched(git_project: Path) -> 
     assert changed[0]["oldState"]["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE_A
     assert digest["base"].startswith("HEAD (")
 
-    after = {
-        "status": _git(git_project, "status", "--porcelain"),
-        "head": _git(git_project, "rev-parse", "HEAD"),
-        "branch": _git(git_project, "rev-parse", "--abbrev-ref", "HEAD"),
-        "worktrees": _git(git_project, "worktree", "list", "--porcelain"),
-        "stack": (git_project / "Pulumi.dev.yaml").read_text(),
-    }
+    after = checkout_state(git_project)
     assert after == before
     assert not list(private_tmp.glob("serving-plan-base-*"))  # the temporary worktree is gone
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import yaml
 
 from serving import cli
 from serving.promote import PromotionError, promote, version_fields
-from tests.conftest import REPO, platform_of, repo_stack
+from tests.conftest import REPO, copy_program, platform_of, repo_stack
 
 PROD_HEADER = "# Prod stack written by hand: this comment, the ones below and the key order must survive promotion.\n"
 
@@ -43,8 +42,7 @@ def project(tmp_path: Path) -> Path:
     """dev and prod stack files: prod is the repo's own text (comments, flow maps, quoting) plus a few comments."""
     root = tmp_path / "project"
     root.mkdir()
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(REPO / name, root / name)
+    copy_program(root)
     prod_text = (REPO / "Pulumi.prod.yaml").read_text()
     prod_text = PROD_HEADER + prod_text.replace("    models:\n", "    models:  # promoted from dev\n", 1)
     (root / "Pulumi.prod.yaml").write_text(prod_text)
