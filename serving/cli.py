@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)  # exits 2 on bad arguments
     from .config import ConfigError
-    from .plan.capture import PlanError, ProgramError, resolve_config_errors
+    from .plan.compute.capture import PlanError, ProgramError, resolve_config_errors
 
     try:
         return args.run(args)

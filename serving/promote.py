@@ -196,8 +196,9 @@ def _validate(text: str, target: str, root: Path) -> Path:
 
 def plan_diff_text(target: str, root: Path, new_root: Path) -> str:
     """The target's plan diff: its stack file now (base) against the promoted one (head)."""
-    from .plan.capture import capture_plan
-    from .plan.diff import diff_plans, render_text, round_trip
+    from .plan.compute.capture import capture_plan
+    from .plan.compute.diff import diff_plans, round_trip
+    from .plan.present.diff import render_text
 
     before = round_trip(capture_plan(target, root))
     after = round_trip(capture_plan(target, new_root))
@@ -241,7 +242,7 @@ def add_promote_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    from .plan.capture import PlanError
+    from .plan.compute.capture import PlanError
 
     try:
         promotion = promote(args.source, args.target, args.models, args.root, write=not args.dry_run)

@@ -14,7 +14,7 @@ import yaml
 from serving.config import ConfigError, parse_platform
 from serving.plan import Plan, capture_plan
 from serving.plan.model import ResourceState
-from serving.plan.render import kubernetes_manifest
+from serving.plan.present.manifests import kubernetes_manifest
 from serving.plan.values import to_plain
 
 from .conftest import copy_program, platform_of, repo_stack

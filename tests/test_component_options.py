@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 from typing import Callable
 
-from serving.plan.capture import run_program
+from serving.plan.compute.capture import run_program
 from serving.stackfile import read_stack
 from tests.conftest import repo_stack
 

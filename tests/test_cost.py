@@ -11,9 +11,11 @@ import yaml
 
 from serving.catalog import prices
 from serving.plan import capture_plan, render_tree
-from serving.plan.cost import estimate, method_note, signed
-from serving.plan.diff import diff_plans, render_text
-from serving.plan.markdown import render_markdown
+from serving.plan.compute.cost import estimate
+from serving.plan.present.cost import method_note, signed
+from serving.plan.compute.diff import diff_plans
+from serving.plan.present.diff import render_text
+from serving.plan.present.markdown import render_markdown
 from serving.plan.model import ResourceState
 from tests.conftest import REPO, copy_program, platform_of, repo_stack
 

@@ -16,8 +16,9 @@ import yaml
 
 from serving.config import ConfigError, parse_platform
 from serving.plan import capture_plan
-from serving.plan.diff import diff_plans, render_json, render_text, round_trip, subject
-from serving.plan.markdown import MARKER, render_markdown
+from serving.plan.compute.diff import diff_plans, round_trip, subject
+from serving.plan.present.diff import render_json, render_text
+from serving.plan.present.markdown import MARKER, render_markdown
 from serving.plan.model import Plan, ResourceState, Step
 from tests.conftest import REPO, copy_program, platform_of, repo_stack
 
@@ -381,7 +382,7 @@ def test_unknown_base_revision_is_a_usage_error(git_project: Path) -> None:
     assert "unknown git revision 'no-such-rev'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-# -- the replacement table, row by row (serving/plan/replacements.py cites the provider source of each) ---------------
+# -- the replacement table, row by row (serving/plan/compute/replacements.py cites the provider source of each) ---------------
 
 _REPLACE_CASES = [
     # (type, old inputs, new inputs, expected op)
@@ -468,14 +469,14 @@ def replace_provider(state: ResourceState, provider: str) -> ResourceState:
 
 def test_every_created_resource_type_has_a_replacement_row() -> None:
     """Each type the dev, prod and local plans register has rules or a documented reason it has none."""
-    from serving.plan.replacements import is_covered
+    from serving.plan.compute.replacements import is_covered
 
     types = {s.type for stack in ("dev", "prod", "local") for s in capture_plan(stack).steps}
     missing = sorted(
         t for t in types
         if not (t.startswith(("serving:", "pulumi:")) or is_covered(t))
     )
-    assert missing == [], f"add rules or an IN_PLACE reason to serving/plan/replacements.py for {missing}"
+    assert missing == [], f"add rules or an IN_PLACE reason to serving/plan/compute/replacements.py for {missing}"
 
 
 @pytest.mark.parametrize(

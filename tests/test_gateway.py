@@ -17,7 +17,7 @@ from serving.config import ConfigError, parse_platform
 from serving.config.gateway import RouteOptions
 from serving.plan import SECRET_TEXT, Plan, Secret, capture_plan, render_json
 from serving.plan.model import HELM_RELEASE_TYPE, ResourceState, is_kubernetes_object
-from serving.plan.render import kubernetes_manifest
+from serving.plan.present.manifests import kubernetes_manifest
 
 from .conftest import platform_of, repo_plan, repo_stack
 from .schemas import chart_defaults, unknown_value_paths, validate_object

@@ -20,7 +20,7 @@ from serving.components import artifacts
 from serving.config import PlatformConfig, parse_platform, validate_stack_file
 from serving.plan import Plan, Secret, capture_plan, render_json, render_tree
 from serving.plan.model import ResourceState, is_kubernetes_object
-from serving.plan.render import kubernetes_manifest
+from serving.plan.present.manifests import kubernetes_manifest
 from serving.stackfile import read_stack
 
 from .conftest import platform_of, repo_plan, repo_stack

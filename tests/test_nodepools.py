@@ -273,7 +273,7 @@ def test_system_pool_sizes_are_checked_too() -> None:
 
 
 def test_new_gpu_instance_type_replaces_only_that_pool_create_before_delete(dev: Plan, tmp_path: Path) -> None:
-    from serving.plan.diff import diff_plans
+    from serving.plan.compute.diff import diff_plans
 
     head = plan_with(tmp_path, lambda p: p["nodePools"]["gpu"][0].update(instanceTypes=["g6.2xlarge"]))
     diff = diff_plans(dev, head)
@@ -287,7 +287,7 @@ def test_new_gpu_instance_type_replaces_only_that_pool_create_before_delete(dev:
 
 
 def test_auto_repair_can_be_turned_off_per_pool_in_place(dev: Plan, tmp_path: Path) -> None:
-    from serving.plan.diff import diff_plans
+    from serving.plan.compute.diff import diff_plans
 
     head = plan_with(tmp_path, lambda p: p["nodePools"]["gpu"][0].update(autoRepair=False))
     groups = {plain(g)["labels"][cv.POOL_LABEL]: plain(g) for g in of_type(head, NODE_GROUP)}

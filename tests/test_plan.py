@@ -19,10 +19,10 @@ import yaml
 
 from serving.config import ConfigError
 from serving.plan import Plan, Secret, capture_plan, plan_json, render_json, render_tree, write_manifests
-from serving.plan import capture as capture_module
-from serving.plan.mocks import policy_document
+from serving.plan.compute import capture as capture_module
+from serving.plan.compute.mocks import policy_document
 from serving.plan.model import HELM_CHART_TYPES, STACK_TYPE, is_kubernetes_object
-from serving.plan.render import MANIFESTS_MARKER, iter_manifest_texts, manifest_documents
+from serving.plan.present.manifests import MANIFESTS_MARKER, iter_manifest_texts, manifest_documents
 from serving.stackfile import SECRET_PLACEHOLDER, UnknownStackError, list_stacks
 
 from .conftest import REPO, platform_of, repo_plan, repo_stack

@@ -17,7 +17,7 @@ that note next to the estimate; nothing is filled in by arithmetic or by analogy
 Instance types or regions missing here are reported as unpriced, never estimated. To add one, copy its price
 from the pages above for every region in `REGIONS` and record where you checked it.
 
-Spot capacity has no fixed price (it follows the market); `serving.plan.cost` reports a spot pool as an upper
+Spot capacity has no fixed price (it follows the market); `serving.plan.compute.cost` reports a spot pool as an upper
 bound at the on-demand price of its most expensive instance type (the default maximum price of a spot request).
 """
 

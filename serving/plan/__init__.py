@@ -4,15 +4,18 @@
     plan = capture_plan("dev")          # Plan: steps (tree order), outputs, diagnostics
     print(render_tree(plan))
 
-- `capture` runs `__main__.py` under the SDK mock runtime and records every registration,
-- `mocks` holds the deterministic outputs per resource type and invoke (tables other modules add rows to),
-- `model` holds the data (`Plan`, `Step`, `ResourceState`, `Diagnostic`), `values` the secret-safe values,
-- `render` prints a plan as a tree, as `pulumi preview --json`, or as Kubernetes manifests.
+Two halves, and the data between them:
+- `compute/`: capture (run the program under mocks), mocks, diff, replacements, cost estimate;
+- `present/`: tree, manifests, diff text/JSON, Markdown, cost lines;
+- `model` (`Plan`, `Step`, `ResourceState`, `Diagnostic`), `values` (secret-safe values), `digest` (the
+  `pulumi preview --json` shape, written and read back).
 """
 
-from .capture import PlanError, ProgramError, capture_plan, run_program
+from .compute.capture import PlanError, ProgramError, capture_plan, run_program
+from .digest import plan_json, render_json
 from .model import OPS, Diagnostic, Plan, ResourceState, Step, tree_order
-from .render import manifest_documents, plan_json, render_json, render_tree, write_manifests
+from .present.manifests import manifest_documents, write_manifests
+from .present.tree import render_tree
 from .values import SECRET_TEXT, ResourceRef, Secret, Unknown
 
 __all__ = [

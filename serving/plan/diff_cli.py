@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 from ..stackfile import list_stacks
-from .diff import DiffError, PlanDiff, diff_in_checkout, render_json, render_text, revision_checkout
-from .markdown import render_markdown
+from .compute.diff import DiffError, PlanDiff, diff_in_checkout, revision_checkout
+from .present.diff import render_json, render_text
+from .present.markdown import render_markdown
 
 
 def add_diff_arguments(parser: argparse.ArgumentParser) -> None:

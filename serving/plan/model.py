@@ -195,6 +195,12 @@ def qualified_type(urn: str) -> str:
     return urn.split("::")[2]
 
 
+def stack_ref(urn: str) -> tuple[str, str]:
+    """(stack, project) of a URN."""
+    parts = urn.split("::")
+    return parts[0].removeprefix("urn:pulumi:"), parts[1]
+
+
 def make_urn(stack: str, project: str, parent_urn: str, type_: str, name: str) -> str:
     """The URN the engine gives a resource: its type part is the parent's whole type chain (the stack excluded)."""
     if parent_urn:

@@ -21,7 +21,7 @@ the dev, prod and local plans register), each rule naming the file and commit it
 - Helm releases (`kubernetes:helm.sh/v3:Release`): `forceNewFields := []string{".name", ".namespace"}` in
   pulumi-kubernetes `provider/pkg/provider/helm_release.go` (Diff, same commit).
 
-A resource's own `replaceOnChanges` option adds paths (see `serving.plan.diff`).
+A resource's own `replaceOnChanges` option adds paths (see `serving.plan.compute.diff`).
 
 `IN_PLACE` names the created types whose inputs (as the program sets them) all update in place, and why; a
 Kubernetes field the API server rejects as immutable but pulumi-kubernetes does not replace on (PriorityClass

@@ -16,7 +16,7 @@ of `serving.catalog.prices`. Methods, stated in every report:
   stack that creates its AWS cluster (otherwise the load balancer is not this stack's to price).
 - EKS control plane: per cluster-hour, standard support.
 
-Anything the price table does not know is listed as unpriced, never guessed.
+Anything the price table does not know is listed as unpriced, never guessed. Printing: `serving.plan.present.cost`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 
-from ..catalog import prices
-from .model import ResourceState
-from .values import Secret, lookup
+from ...catalog import prices
+from ..model import ResourceState
+from ..values import Secret, lookup
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
@@ -302,22 +302,6 @@ def estimate(resources: Iterable[ResourceState]) -> CostReport:
     return CostReport(region=default_region or "-", lines=tuple(lines))
 
 
-# -- text -----------------------------------------------------------------------------------------------------------
-
-
-def money(value: Optional[float], per: str = "h") -> str:
-    if value is None:
-        return "unpriced"
-    if per == "h":
-        return f"${value:,.4f}/h" if value < 1 else f"${value:,.2f}/h"
-    return f"${value:,.2f}/{per}"
-
-
-def signed(value: float, per: str = "h") -> str:
-    sign = "+" if value > 0 else "-" if value < 0 else "±"
-    return f"{sign}{money(abs(value), per)}"
-
-
 @dataclass(frozen=True)
 class CostDelta:
     base: CostReport
@@ -356,11 +340,6 @@ class CostDelta:
                 out.append((a, b))
         return out
 
-    def summary(self) -> str:
-        bound = " (spot: upper bound)" if self.upper_bound else ""
-        return (f"{signed(self.hourly_desired)} = {signed(self.monthly_desired, 'mo')} at desired size, "
-                f"{signed(self.monthly_min, 'mo')} at min size{bound}")
-
     def to_json(self) -> dict[str, Any]:
         return {
             "base": self.base.to_json(),
@@ -373,37 +352,4 @@ class CostDelta:
         }
 
 
-def method_note(report: CostReport) -> str:
-    unverified = prices.unverified_note(report.region)
-    return (f"prices: {report.source}, as of {report.as_of}, {report.region}; 730 h/month; "
-            "spot pools at most their on-demand price; traffic-based charges not included"
-            + (f"; NOT VERIFIED: {unverified}" if unverified else ""))
-
-
-def render_cost(report: CostReport) -> list[str]:
-    """A short cost section for the plain `plan` output."""
-    lines = ["Cost estimate (hourly / monthly, at min size .. desired size):"]
-    width = max((len(l.label) for l in report.lines), default=0)
-    for l in report.lines:
-        if not l.priced:
-            figures = f"unpriced: {l.unpriced}"
-        else:
-            bound = "<= " if l.upper_bound else ""
-            figures = (f"{bound}{money(l.hourly_min)} .. {money(l.hourly_desired)}  "
-                       f"({bound}{money(monthly(l.hourly_min), 'mo')} .. {money(monthly(l.hourly_desired), 'mo')})")
-        lines.append(f"    {l.label:<{width}}  {figures}  [{l.detail}]")
-    bound = "<= " if report.upper_bound else ""
-    lines.append(
-        f"    {'total':<{width}}  {bound}{money(report.hourly_min)} .. {money(report.hourly_desired)}  "
-        f"({bound}{money(monthly(report.hourly_min), 'mo')} .. {money(monthly(report.hourly_desired), 'mo')})"
-    )
-    if report.unpriced:
-        lines.append(f"    not in the total: {', '.join(l.label for l in report.unpriced)}")
-    lines.append(f"    ({method_note(report)})")
-    return lines
-
-
-__all__ = [
-    "CostDelta", "CostLine", "CostReport", "estimate", "method_note", "money", "monthly", "pool_name", "pool_title",
-    "render_cost", "signed",
-]
+__all__ = ["CostDelta", "CostLine", "CostReport", "estimate", "monthly", "pool_name", "pool_title"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import html
 from typing import Iterable, Sequence
 
-from . import cost as costs
-from .diff import Change, PlanDiff, change_body, cost_lines, subject
-from .model import OP_CREATE, OP_DELETE, OP_REPLACE, OP_SYMBOLS, OP_UPDATE
+from ..compute import cost as costs
+from ..compute.diff import Change, PlanDiff, subject
+from ..model import OP_CREATE, OP_DELETE, OP_REPLACE, OP_SYMBOLS, OP_UPDATE
+from .cost import delta_summary, signed
+from .diff import change_body, cost_lines
 
 #: First line of every comment: lets a workflow find (and update) its own comment.
 MARKER = "<!-- serving-plan-diff -->"
@@ -30,7 +32,7 @@ def _cost_cell(diff: PlanDiff) -> str:
         return "-"
     d = diff.cost
     bound = " (spot ≤)" if d.upper_bound else ""
-    return f"{costs.signed(d.monthly_desired, 'mo')}{bound}"
+    return f"{signed(d.monthly_desired, 'mo')}{bound}"
 
 
 def _section(stack: str, c: Change, command: str) -> list[str]:
@@ -82,7 +84,7 @@ def render_markdown(diffs: Iterable[PlanDiff], *, title: str = "Deploy plan") ->
         for c in d.changed:
             out += _section(d.stack, c, command) + [""]
         if d.cost is not None:
-            out += ["<details>", f"<summary>Cost of <code>{d.stack}</code>: {html.escape(d.cost.summary())}</summary>", ""]
+            out += ["<details>", f"<summary>Cost of <code>{d.stack}</code>: {html.escape(delta_summary(d.cost))}</summary>", ""]
             out += [f"- {html.escape(line.strip())}" for line in _cost_detail(d.cost)]
             out += ["", "</details>", ""]
     text = "\n".join(out).rstrip("\n") + "\n"

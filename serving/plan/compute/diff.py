@@ -10,6 +10,7 @@ Like the engine it follows replacements: an input that depends on a replaced res
 temporary worktree, in a subprocess (`python -m serving plan --json` of that revision), and the head plan from the
 working tree; both pass through the same JSON (`pulumi preview --json` shape) so they compare like for like.
 Secrets print as "[secret]"; a secret's value is compared only between plans captured in the same process.
+Printing a diff (text, JSON, Markdown) is in `serving.plan.present`.
 """
 
 from __future__ import annotations
@@ -27,26 +28,26 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from ..stackfile import REPO_ROOT, project_name
+from ...stackfile import REPO_ROOT, project_name
 from . import cost as costs
-from .model import (
+from ..digest import empty_plan, plan_from_digest, round_trip
+from ..model import (
     OP_CREATE,
     OP_DELETE,
     OP_READ,
     OP_REPLACE,
     OP_SAME,
-    OP_SYMBOLS,
     OP_UPDATE,
     Diagnostic,
     Plan,
     ResourceState,
     Step,
     make_urn,
-    qualified_type,
+    stack_ref,
     tree_order,
 )
 from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
-from .values import SECRET_TEXT, UNKNOWN, UNKNOWN_JSON, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, lookup, to_plain
+from ..values import SECRET_TEXT, UNKNOWN, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, lookup, to_plain
 
 #: Reason note of a replacement forced by an input that comes from another replaced resource.
 FOLLOWS_NOTE = "changes with a replaced resource"
@@ -202,11 +203,6 @@ class Change:
         return self.step.state
 
 
-def _stack_ref(urn: str) -> tuple[str, str]:
-    parts = urn.split("::")
-    return parts[0].removeprefix("urn:pulumi:"), parts[1]
-
-
 def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState], plan: Plan,
                _seen: frozenset[str] = frozenset()) -> list[str]:
     """Every old URN the resource answers to: its `aliases` (URNs or specs) and, as the engine does, the aliases
@@ -234,7 +230,7 @@ def alias_urns(state: ResourceState, states_by_urn: Mapping[str, ResourceState],
     parent_state = states_by_urn.get(state.parent)
     if parent_state is not None:
         for parent_alias in alias_urns(parent_state, states_by_urn, plan, _seen | {state.urn}):
-            a_stack, a_project = _stack_ref(parent_alias)
+            a_stack, a_project = stack_ref(parent_alias)
             parent_name = parent_state.name
             old_parent_name = parent_alias.rsplit("::", 1)[-1]
             name = state.name
@@ -442,200 +438,6 @@ def review_warnings(diff: PlanDiff) -> list[str]:
     return out
 
 
-# -- text (`pulumi preview --diff`) -----------------------------------------------------------------------------------
-
-
-def _change_line(c: PropertyChange) -> str:
-    forces = " (forces replacement)" if c.replaces else ""
-    if c.kind.startswith("add"):
-        return f"+ {c.path}: {show(c.new)}{forces}"
-    if c.kind.startswith("delete"):
-        return f"- {c.path}: {show(c.old)}{forces}"
-    return f"~ {c.path}: {show(c.old)} => {show(c.new)}{forces}"
-
-
-def _flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, Mapping) and not isinstance(value, Secret) and value:
-        return [item for k in sorted(value, key=str) for item in _flatten(value[k], join_path(path, k))]
-    if isinstance(value, (list, tuple)) and value:
-        return [item for i, v in enumerate(value) for item in _flatten(v, join_path(path, i))]
-    return [(path, value)]
-
-
-def change_body(c: Change) -> list[str]:
-    """The property lines of one resource's step (no indentation)."""
-    if c.op == OP_CREATE:
-        return [f"+ {p}: {show(v)}" for p, v in _flatten(dict(c.state.inputs)) if p]
-    if c.op == OP_DELETE:
-        return []
-    lines = [_change_line(pc) for pc in c.changes]
-    if c.op == OP_REPLACE and c.step.old is not None and c.step.old.urn != c.step.urn:
-        lines.insert(0, f"(was {c.step.old.urn})")
-    elif c.step.old is not None and c.step.old.urn != c.step.urn:
-        lines.insert(0, f"(moved from {c.step.old.urn}: an alias keeps it the same resource)")
-    return lines
-
-
-def summary_lines(diff: PlanDiff) -> list[str]:
-    counts = diff.change_summary()
-    lines = ["Resources:"]
-    for op, text in ((OP_CREATE, "to create"), (OP_UPDATE, "to update"), (OP_REPLACE, "to replace"), (OP_DELETE, "to delete")):
-        if counts.get(op):
-            lines.append(f"    {OP_SYMBOLS[op]:<2}{counts[op]} {text}")
-    changed = sum(counts.get(op, 0) for op in CHANGE_OPS)
-    if not changed:
-        lines.append("    no changes")
-    lines.append(f"    {counts.get(OP_SAME, 0)} unchanged")
-    return lines
-
-
-def render_text(diff: PlanDiff) -> str:
-    """What `pulumi preview --diff` prints: warnings, each changed resource with its property diffs, the summary."""
-    lines = [f"Previewing update ({diff.stack}): {diff.head_label} against {diff.base_label}", ""]
-    for w in diff.warnings:
-        lines.append(f"warning: {w}")
-    if diff.warnings:
-        lines.append("")
-    for c in diff.changed:
-        st = c.state
-        reasons = f" [forces replacement: {', '.join(r.path for r in c.replacements)}]" if c.replacements else ""
-        lines.append(f"{OP_SYMBOLS[c.op]:<2} {st.type}: ({c.op}) {st.name}{reasons}")
-        lines.append(f"    [urn={c.step.urn}]")
-        lines.extend(f"    {line}" for line in change_body(c))
-    if diff.changed:
-        lines.append("")
-    outputs = diff.output_changes()
-    if outputs:
-        lines.append("Outputs:")
-        lines.extend(f"    {_change_line(c)}" for c in outputs)
-        lines.append("")
-    lines += summary_lines(diff)
-    if diff.cost is not None:
-        lines.append("")
-        lines += cost_lines(diff.cost)
-    return "\n".join(lines) + "\n"
-
-
-def cost_lines(delta: costs.CostDelta) -> list[str]:
-    lines = [f"Cost: {delta.summary()}"]
-    for old, new in delta.changed_lines():
-        label = (new or old).label  # type: ignore[union-attr]
-        before = "-" if old is None else costs.money(old.hourly_desired)
-        after = "-" if new is None else costs.money(new.hourly_desired)
-        detail = (new or old).detail  # type: ignore[union-attr]
-        lines.append(f"    {label}: {before} => {after} at desired size [{detail}]")
-    for line in delta.head.unpriced:
-        lines.append(f"    unpriced: {line.label} ({line.unpriced})")
-    lines.append(f"    ({costs.method_note(delta.head)})")
-    return lines
-
-
-# -- JSON (`pulumi preview --json`) ---------------------------------------------------------------------------------
-
-
-def to_digest(diff: PlanDiff) -> dict[str, Any]:
-    """A PreviewDigest: one step per resource with oldState/newState, diffReasons, replaceReasons, detailedDiff."""
-    from .render import diagnostic_json, step_json
-
-    steps = []
-    for c in diff.changes:
-        out = step_json(c.step)
-        if c.replacements:
-            out["replaceReasonSources"] = {r.path: r.source for r in c.replacements}
-        steps.append(out)
-    return {
-        "steps": steps,
-        "changeSummary": diff.change_summary(),
-        "diagnostics": [diagnostic_json(d) for d in diff.diagnostics],
-        "warnings": diff.warnings,
-        "outputChanges": {c.path: {"kind": c.kind, "old": _json_value(c.old), "new": _json_value(c.new)}
-                          for c in diff.output_changes()},
-        "cost": diff.cost.to_json() if diff.cost is not None else None,
-        "base": diff.base_label,
-        "head": diff.head_label,
-    }
-
-
-def _json_value(value: Any) -> Any:
-    return None if value is MISSING else to_plain(value, unknown=UNKNOWN_JSON)
-
-
-def render_json(diff: PlanDiff) -> str:
-    return json.dumps(to_digest(diff), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-# -- plans from JSON --------------------------------------------------------------------------------------------------
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, str) and value == UNKNOWN_JSON:
-        return UNKNOWN
-    if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
-def state_from_json(doc: Mapping[str, Any]) -> ResourceState:
-    """A `newState` / `oldState` of `pulumi preview --json` (as `serving.plan.render.state_json` writes it)."""
-    urn = doc["urn"]
-    return ResourceState(
-        urn=urn,
-        type=doc.get("type") or qualified_type(urn).rsplit("$", 1)[-1],
-        name=urn.rsplit("::", 1)[-1],
-        custom=bool(doc.get("custom")),
-        parent=doc.get("parent") or "",
-        inputs=_from_json(doc.get("inputs") or {}),
-        outputs=_from_json(doc.get("outputs") or {}),
-        id=doc.get("id"),
-        provider=doc.get("provider") or "",
-        dependencies=tuple(doc.get("dependencies") or ()),
-        property_dependencies={k: tuple(v) for k, v in (doc.get("propertyDependencies") or {}).items()},
-        protect=bool(doc.get("protect")),
-        ignore_changes=tuple(doc.get("ignoreChanges") or ()),
-        delete_before_replace=bool(doc.get("deleteBeforeReplace")),
-        replace_on_changes=tuple(doc.get("replaceOnChanges") or ()),
-        aliases=tuple(doc.get("aliases") or ()),
-        additional_secret_outputs=tuple(doc.get("additionalSecretOutputs") or ()),
-        retain_on_delete=bool(doc.get("retainOnDelete")),
-        deleted_with=doc.get("deletedWith") or "",
-        import_id=doc.get("importID") or "",
-        custom_timeouts=dict(doc.get("customTimeouts") or {}),
-        remote=bool(doc.get("remote")),
-        external=bool(doc.get("external")),
-    )
-
-
-def plan_from_digest(doc: Mapping[str, Any], stack: str, project: str = "") -> Plan:
-    """A `Plan` read back from `python -m serving plan --json` output."""
-    steps = []
-    for raw in doc.get("steps") or []:
-        state_doc = raw.get("newState") or raw.get("oldState")
-        if not state_doc:
-            continue
-        state = state_from_json(state_doc)
-        steps.append(Step(op=OP_READ if state.external else OP_CREATE, urn=state.urn, new=state))
-    if not project and steps:
-        project = _stack_ref(steps[0].urn)[1]
-    diagnostics = tuple(
-        Diagnostic(d.get("severity", "info"), d.get("message", ""), d.get("urn", "")) for d in doc.get("diagnostics") or []
-    )
-    return Plan(project=project, stack=stack, steps=tree_order(steps),
-                outputs=_from_json(doc.get("outputs") or {}), diagnostics=diagnostics)
-
-
-def empty_plan(stack: str, project: str) -> Plan:
-    return Plan(project=project, stack=stack, steps=())
-
-
-def round_trip(plan: Plan) -> Plan:
-    """The plan as another process would hand it over (through `pulumi preview --json`), for like-for-like diffs."""
-    from .render import plan_json
-
-    return plan_from_digest(json.loads(json.dumps(plan_json(plan))), plan.stack, plan.project)
-
-
 # -- the base revision ------------------------------------------------------------------------------------------------
 
 
@@ -720,7 +522,6 @@ def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT) -> PlanD
 
 
 __all__ = [
-    "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_in_checkout", "diff_plans",
-    "plan_from_digest", "property_changes", "render_json", "render_text", "review_warnings", "round_trip", "subject",
-    "to_digest",
+    "CHANGE_OPS", "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_in_checkout",
+    "diff_plans", "plan_from_digest", "property_changes", "review_warnings", "round_trip", "subject",
 ]

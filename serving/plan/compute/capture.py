@@ -34,13 +34,13 @@ from pulumi.runtime.proto import engine_pb2, resource_pb2
 from pulumi.runtime.stack import Stack, run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from ..config import validate_stack_file
-from ..stackfile import REPO_ROOT, StackFile, read_stack
+from ...config import validate_stack_file
+from ...stackfile import REPO_ROOT, StackFile, read_stack
 from .mocks import MockContext, PlanMocks
-from .model import (
+from ..model import (
     OP_CREATE, OP_READ, STACK_TYPE, Diagnostic, Plan, ResourceState, Step, is_kubernetes_object, make_urn, tree_order,
 )
-from .values import decode_properties, mask_values
+from ..values import decode_properties, mask_values
 
 DISABLE_DEFAULT_PROVIDERS = "pulumi:disable-default-providers"
 
