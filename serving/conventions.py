@@ -48,6 +48,8 @@ MODEL_VERSION_LABEL = f"{DOMAIN}/model-version"
 TEAM_LABEL = f"{DOMAIN}/team"
 #: Which of a model's Deployments a pod belongs to: `primary`, `canary` or `shadow`.
 TRACK_LABEL = f"{DOMAIN}/track"
+#: The shared server fleet a pod belongs to (fleets' pods, Services and monitors; `config/fleets.py`).
+FLEET_LABEL = f"{DOMAIN}/fleet"
 #: The track a model's autoscaler scales (its primary Deployment); queue-based signals count only its pods.
 TRACK_PRIMARY = "primary"
 #: PriorityClass of model-serving pods: above batch/dev workloads, below system-node-critical.

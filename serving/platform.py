@@ -10,6 +10,7 @@ import pulumi_random as random
 from .components.autoscaler import ClusterAutoscaler
 from .components.autoscaling import Autoscaling
 from .components.cluster import Cluster
+from .components.fleet import ModelFleet
 from .components.gateway import Gateway
 from .components.gpu import GpuSoftware
 from .components.logging import Logging
@@ -18,6 +19,7 @@ from .components.monitoring import Monitoring
 from .components.team import Team, serving_priority_class
 from .config import PlatformConfig
 from .config.cluster import autoscaler_enabled
+from .placement import place
 
 
 class Platform(pulumi.ComponentResource):
@@ -72,8 +74,22 @@ class Platform(pulumi.ComponentResource):
             )
             for m in cfg.models
         }
+        # Shared servers after the models placed on them (their Secrets: store credentials, tokens).
+        self.placement = place(cfg).fleet_of
+        self.fleets = {
+            f.name: ModelFleet(
+                f"{name}-fleet-{f.name}", f, [m for m in cfg.models if self.placement.get(m.name) == f.name], cfg,
+                self.teams[f.team].namespace_name, k8s_provider, cluster=self.cluster,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                    self.teams[f.team], self.node_pools, self.serving_priority, self.monitoring,
+                    *(self.models[n] for n, fleet in self.placement.items() if fleet == f.name),
+                ]),
+            )
+            for f in cfg.fleets
+        }
         self.register_outputs(
             {
+                "modelPlacement": dict(self.placement),
                 "clusterName": self.cluster.cluster_name,
                 "gatewayAddress": self.gateway.address,
                 "grafanaUrl": self.monitoring.grafana_url,

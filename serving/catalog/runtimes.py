@@ -74,6 +74,13 @@ class RuntimePreset:
     drain_seconds: int = 30
     #: Where the docs/sources for the facts above live.
     source: str = ""
+    #: The shared-server runtime (`FLEET_RUNTIMES`) that can host a model of this runtime (None: dedicated only).
+    fleet_runtime: Optional[str] = None
+    #: Capabilities a fleet needs to load a model of this runtime (`models[].shared.requirements` default).
+    requirements: tuple[str, ...] = ()
+    #: gRPC inference port (KServe v2 / Open Inference Protocol over gRPC), None: the runtime speaks no gRPC the
+    #: platform routes.
+    grpc_port: Optional[int] = None
 
     def image_for(self, gpus: int) -> Optional[str]:
         return self.gpu_image if gpus > 0 and self.gpu_image else self.image
@@ -167,6 +174,8 @@ _TRITON = RuntimePreset(
     startup_base_seconds=60,
     drain_seconds=30,
     source="https://github.com/triton-inference-server/server/tree/v2.61.0/docs",
+    fleet_runtime="triton",
+    grpc_port=8001,
 )
 
 # --- MLServer -----------------------------------------------------------------------------------------------------
@@ -192,6 +201,7 @@ _MLSERVER_ENV = {
 
 
 def _mlserver(flavour: Optional[str], implementation: Optional[str]) -> RuntimePreset:
+    """An MLServer preset; `flavour` is also the capability a fleet needs to load it (`sklearn`, `xgboost`...)."""
     env = dict(_MLSERVER_ENV)
     if implementation:
         env["MLSERVER_MODEL_IMPLEMENTATION"] = implementation
@@ -213,6 +223,9 @@ def _mlserver(flavour: Optional[str], implementation: Optional[str]) -> RuntimeP
         startup_base_seconds=60,
         drain_seconds=20,
         source="https://github.com/SeldonIO/MLServer/tree/1.7.1",
+        fleet_runtime="mlserver",
+        requirements=(flavour,) if flavour else (),
+        grpc_port=8081,
     )
 
 
@@ -294,6 +307,64 @@ PRESETS: dict[str, RuntimePreset] = {
 # file at HF_TOKEN_PATH (huggingface_hub/constants.py).
 STORAGE_INITIALIZER_IMAGE = "kserve/storage-initializer:v0.19.0"
 STORAGE_INITIALIZER_ENTRYPOINT = "/storage-initializer/scripts/initializer-entrypoint"
+
+
+# --- shared servers (fleets) --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FleetRuntime:
+    """A multi-model server: one process loading many models, each from its own folder of the model repository
+    (`{model_dir}/<model>/`), each served under its own name at `/v2/models/<model>/...` (KServe v2 protocol)."""
+
+    name: str
+    #: The dedicated preset whose image, ports, health paths and metrics the fleet reuses.
+    preset: str
+    #: What the fleet can load by default (`fleets[].capabilities`).
+    capabilities: tuple[str, ...]
+    #: Server arguments; `{models}` expands to one `model_arg` per placed model.
+    args: tuple[str, ...] = ()
+    model_arg: Optional[str] = None
+    #: Environment of the fleet's server (before NON_ROOT_ENV is applied under it).
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Whether a model folder needs a settings file the platform writes (MLServer's model-settings.json).
+    settings_file: Optional[str] = None
+    source: str = ""
+
+
+# MLServer 1.7.1 multi-model serving (docs/user-guide/deployment/... and mlserver/repository/repository.py):
+# `mlserver start <folder>` loads every model whose `model-settings.json` it finds under the folder (recursive glob),
+# each with its own `name`, `implementation` and `parameters.uri` (relative to the settings file) and `version`.
+# The full `seldonio/mlserver:1.7.1` image ships the sklearn, xgboost, lightgbm and mlflow runtimes. Parallel inference
+# workers each hold a copy of every model (docs/user-guide/parallel-inference.md): 0 keeps one copy per replica, which
+# is what the fleet's memory budget counts.
+_MLSERVER_FLEET = FleetRuntime(
+    name="mlserver",
+    preset="mlserver",
+    capabilities=("sklearn", "xgboost", "lightgbm", "mlflow"),
+    env={k: v for k, v in _MLSERVER_ENV.items() if not k.startswith("MLSERVER_MODEL_")} | {"MLSERVER_PARALLEL_WORKERS": "0"},
+    settings_file="model-settings.json",
+    source="https://github.com/SeldonIO/MLServer/tree/1.7.1/docs/user-guide",
+)
+# Triton 25.09 explicit model control (docs/user_guide/model_management.md): `--model-control-mode=explicit` loads
+# only the models named by `--load-model=<name>` at startup (each a folder `<repository>/<name>/` with config.pbtxt and
+# numbered versions); `--strict-readiness=true` (default) keeps /v2/health/ready false until all of them are ready.
+_TRITON_FLEET = FleetRuntime(
+    name="triton",
+    preset="triton",
+    capabilities=("onnx", "pytorch", "tensorflow", "tensorrt", "python", "openvino", "fil"),
+    args=(
+        "--model-repository={model_dir}",
+        "--model-control-mode=explicit",
+        "{models}",
+        "--strict-readiness=true",
+        "--http-port={port}",
+        "--grpc-port=8001",
+        "--metrics-port={metrics_port}",
+        "--exit-timeout-secs=30",
+    ),
+    model_arg="--load-model={model}",
+    source="https://github.com/triton-inference-server/server/blob/v2.61.0/docs/user_guide/model_management.md",
+)
+FLEET_RUNTIMES: dict[str, FleetRuntime] = {f.name: f for f in (_MLSERVER_FLEET, _TRITON_FLEET)}
 
 
 def runtime_names() -> list[str]:

@@ -50,7 +50,7 @@ PROMETHEUS_PVC_REGEX = f"prometheus-{PROMETHEUS_NAME}-db-.*"
 #: version, team and track of model pods (the track lets queue signals count only the Deployment they scale), the
 #: model of Deployments (the models dashboard's `model` variable, present at zero replicas too), the pool of nodes.
 KSM_LABELS_ALLOWLIST = [
-    f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL}]",
+    f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL},{cv.FLEET_LABEL}]",
     f"deployments=[{cv.MODEL_LABEL}]",
     f"nodes=[{cv.POOL_LABEL}]",
 ]

@@ -40,6 +40,9 @@ from .base import (
     duplicate_names,
     memory_bytes,
 )
+from .fleets import SharedServing
+from .secrets import ServerSecrets
+from .stores import StoreOptions
 from .gateway import HOSTNAME_PATTERN, RouteOptions
 
 if TYPE_CHECKING:
@@ -117,17 +120,23 @@ def image_with_tag(image: str, tag: str) -> str:
     return f"{m.group('repo')}:{tag}"
 
 
-#: `s3://bucket/prefix`, `hf://owner/model[:revision]`, or `image://` (the model is baked into the image). A Hugging
-#: Face revision has no `/` (a branch, tag or commit): the initializer splits the URI on `/` into exactly two parts.
-ARTIFACT_URI = re.compile(r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+|hf://[\w.\-]+/[\w.\-]+(:[\w.\-]+)?|image://)$")
+#: `s3://bucket/prefix`, `gs://bucket/prefix`, `hf://owner/model[:revision]`, `pvc://claim[/path]`, `oci://image`
+#: (a model image, KServe's modelcar) or `image://` (the model is baked into the server image). A Hugging Face
+#: revision has no `/` (a branch, tag or commit): the initializer splits the URI on `/` into exactly two parts.
+ARTIFACT_URI = re.compile(
+    r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+|gs://[a-z0-9][a-z0-9._\-]{1,220}[a-z0-9]/\S+"
+    r"|hf://[\w.\-]+/[\w.\-]+(:[\w.\-]+)?|pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[\w.\-]+)*/?|oci://\S+|image://)$"
+)
 #: A KMS key ARN (IAM resources name keys, not aliases).
 KMS_KEY_ARN = r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/[A-Za-z0-9\-]+$"
 
 
-class Artifact(StrictModel):
-    """Where the model's files come from. Downloaded by an init container into a volume the server reads."""
+class Artifact(StoreOptions):
+    """Where the model's files come from: downloaded by an init container into a volume the server reads (s3, gs,
+    hf), a PersistentVolumeClaim mounted read-only (pvc), a model image beside the server (oci), or the server image."""
 
-    uri: str = Field(description="s3://bucket/prefix, hf://owner/model[:revision] or image:// (baked into the image)")
+    uri: str = Field(description="s3://bucket/prefix, gs://bucket/prefix, hf://owner/model[:revision], pvc://claim/path, "
+                                 "oci://registry/repo:tag or image:// (baked into the image)")
     #: Approximate size on disk; sizes the cache volume and the startup-probe budget.
     size_gi: float = Field(1, gt=0, le=4096)
     #: Where the download is kept: `volume` (a generic ephemeral volume on the default StorageClass, gp3 on EKS),
@@ -146,7 +155,10 @@ class Artifact(StrictModel):
     @classmethod
     def _uri(cls, v: str) -> str:
         if not ARTIFACT_URI.match(v):
-            raise ValueError(f"{v!r} is not a supported artifact URI (s3://bucket/prefix, hf://owner/model[:revision], image://)")
+            raise ValueError(f"{v!r} is not a supported artifact URI (s3://bucket/prefix, gs://bucket/prefix, "
+                             f"hf://owner/model[:revision], pvc://claim/path, oci://registry/repo:tag, image://)")
+        if v.startswith("oci://"):
+            _image(v[len("oci://"):])  # pinned like any image: a tag and/or digest, never latest
         return v
 
     @field_validator("kms_key_arn")
@@ -162,8 +174,22 @@ class Artifact(StrictModel):
             raise ValueError("hfToken only applies to hf:// artifacts")
         if self.path is not None and self.scheme != "image":
             raise ValueError("path only applies to image:// artifacts (downloads always land in the runtime's model directory)")
-        if self.kms_key_arn is not None and self.scheme != "s3":
-            raise ValueError("kmsKeyArn only applies to s3:// artifacts")
+        if self.kms_key_arn is not None and (self.scheme != "s3" or self.endpoint is not None):
+            raise ValueError("kmsKeyArn only applies to s3:// artifacts on AWS S3 (no endpoint)")
+        if self.endpoint is not None and self.scheme != "s3":
+            raise ValueError("endpoint only applies to s3:// artifacts (an S3-compatible store)")
+        if self.credentials is not None:
+            c = self.credentials
+            if self.scheme == "s3" and self.endpoint is None:
+                raise ValueError("credentials apply to an S3-compatible endpoint; AWS S3 access comes from the model's IAM role")
+            if self.scheme not in ("s3", "gs"):
+                raise ValueError("credentials only apply to s3:// (with an endpoint) and gs:// artifacts")
+            if self.scheme == "s3" and c.service_account_key is not None:
+                raise ValueError("serviceAccountKey is for gs:// artifacts; an S3-compatible store takes accessKeyId + secretAccessKey")
+            if self.scheme == "gs" and c.access_key_id is not None:
+                raise ValueError("accessKeyId/secretAccessKey are for s3:// artifacts; gs:// takes serviceAccountKey")
+        if self.scheme == "s3" and self.endpoint is not None and self.credentials is None:
+            raise ValueError("an S3-compatible endpoint needs credentials (existingSecret, or accessKeyId + secretAccessKey)")
         return self
 
     @property
@@ -172,7 +198,23 @@ class Artifact(StrictModel):
 
     @property
     def downloaded(self) -> bool:
-        return self.scheme != "image"
+        """Fetched by the storage initializer into the cache volume (s3, gs, hf)."""
+        return self.scheme in ("s3", "gs", "hf")
+
+    @property
+    def aws_s3(self) -> bool:
+        """On AWS S3 (read through the model's IAM role), not an S3-compatible endpoint."""
+        return self.scheme == "s3" and self.endpoint is None
+
+    def pvc_location(self) -> tuple[str, str]:
+        """(claim, path inside the volume, '' for its root) of a pvc:// URI."""
+        claim, _, path = self.uri[len("pvc://"):].partition("/")
+        return claim, path.strip("/")
+
+    @property
+    def oci_image(self) -> str:
+        """The model image of an oci:// URI."""
+        return self.uri[len("oci://"):]
 
     @property
     def cache_volume(self) -> bool:
@@ -304,8 +346,9 @@ class Shadow(Candidate):
     percent: int = Field(10, ge=1, le=100, description="Percent of requests mirrored to the shadow (responses discarded).")
 
 
-class ServerOptions(StrictModel):
-    """The server container: required for the `custom` runtime, optional overrides otherwise."""
+class ServerOptions(ServerSecrets):
+    """The server container: required for the `custom` runtime, optional overrides otherwise; secret environment
+    variables and private registries (`config/secrets.py`)."""
 
     port: Optional[int] = Field(None, ge=1024, le=65535)
     ready_path: Optional[str] = Field(None, pattern=r"^/\S*$")
@@ -325,6 +368,13 @@ class ServerOptions(StrictModel):
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return v
+
+    @model_validator(mode="after")
+    def _env_once(self) -> "ServerOptions":
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise ValueError(f"{', '.join(both)} set in both env and secretEnv")
+        return self
 
 
 class Exposure(RouteOptions):
@@ -361,6 +411,8 @@ class ModelConfig(StrictModel):
     shadow: Optional[Shadow] = None
     server: ServerOptions = Field(default_factory=ServerOptions)
     exposure: Exposure = Field(default_factory=Exposure)
+    #: Serve on a shared server fleet instead of a Deployment of its own (`config/fleets.py`).
+    shared: Optional[SharedServing] = None
 
     @field_validator("name")
     @classmethod
@@ -398,6 +450,16 @@ class ModelConfig(StrictModel):
                 raise ValueError(f"{kind}.version must differ from version ({self.version!r}): it is the candidate's")
         if self.canary is not None and self.shadow is not None and self.canary.version == self.shadow.version:
             raise ValueError("canary and shadow serve the same version: use one of them")
+        if self.shared is not None:
+            dedicated_only = [k for k, v in (("canary", self.canary), ("shadow", self.shadow), ("image", self.image),
+                                             ("runtimeVersion", self.runtime_version)) if v is not None]
+            if self.scaling.autoscaled or self.scaling.min_replicas != 1:
+                dedicated_only.append("scaling")
+            if self.resources.gpus:
+                dedicated_only.append("resources.gpus")
+            if dedicated_only:
+                raise ValueError(f"{', '.join(dedicated_only)} apply to dedicated serving; a shared model runs on its "
+                                 f"fleet's server, replicas and GPUs (drop them, or drop shared)")
         return self
 
     # --- resolved values (defaults applied) ---------------------------------------------------------------------
@@ -489,13 +551,15 @@ VERSION_FIELDS: tuple[str, ...] = (
     "artifact.sizeGi",
     "artifact.path",
     "artifact.kmsKeyArn",  # belongs to the bucket in artifact.uri
+    "artifact.endpoint",  # the store artifact.uri lives in
     "canary",
     "shadow",
 )
 #: Everything else is per environment: replicas and autoscaling, resources and GPU pool, team, host/path and route
 #: options, server tuning, artifact cache and token.
 ENVIRONMENT_FIELDS: tuple[str, ...] = (
-    "name", "team", "resources", "scaling", "server", "exposure", "artifact.cache", "artifact.hfToken",
+    "name", "team", "resources", "scaling", "server", "exposure", "shared", "artifact.cache", "artifact.hfToken",
+    "artifact.credentials",
 )
 
 _MISSING = object()
@@ -647,15 +711,17 @@ def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> lis
     otherwise the autoscaler asks for replicas the quota silently refuses."""
     issues: list[Issue] = []
     for ti, team in enumerate(cfg.teams):
-        models = [m for m in cfg.models if m.team == team.name]
-        if not models:
+        # Shared models have no pods of their own: their fleets' pods count (replicas plus one surge pod each).
+        models = [m for m in cfg.models if m.team == team.name and m.shared is None]
+        fleets = [f for f in cfg.fleets if f.team == team.name]
+        if not models and not fleets:
             continue
-        cpu = sum(m.pods_at_most() * cpu_cores(m.cpu) for m in models)
-        mem = sum(m.pods_at_most() * memory_bytes(m.memory) for m in models)
-        gpus = sum(m.pods_at_most() * m.resources.gpus for m in models)
-        pods = sum(m.pods_at_most() for m in models)
+        cpu = sum(m.pods_at_most() * cpu_cores(m.cpu) for m in models) + sum((f.replicas + 1) * cpu_cores(f.cpu) for f in fleets)
+        mem = sum(m.pods_at_most() * memory_bytes(m.memory) for m in models) + sum((f.replicas + 1) * memory_bytes(f.memory) for f in fleets)
+        gpus = sum(m.pods_at_most() * m.resources.gpus for m in models) + sum((f.replicas + 1) * f.gpus for f in fleets)
+        pods = sum(m.pods_at_most() for m in models) + sum(f.replicas + 1 for f in fleets)
         storage = sum(m.pods_at_most() * m.artifact.cache_size_gi * 2**30 for m in models if m.artifact.cache_volume)
-        names = ", ".join(m.name for m in models)
+        names = ", ".join([m.name for m in models] + [f"fleet {f.name}" for f in fleets])
         for key, need, have, shown in (
             ("cpu", cpu, cpu_cores(team.quota.cpu), f"{cpu:g} CPUs"),
             ("memory", mem, memory_bytes(team.quota.memory), f"{mem / 2**30:g}Gi"),

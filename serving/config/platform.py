@@ -6,9 +6,10 @@ from typing import Optional
 
 from pydantic import Field
 
-from . import cluster, gateway, logging, models, monitoring
+from . import cluster, fleets, gateway, logging, models, monitoring
 from .base import Issue, Name, StrictModel
 from .cluster import ClusterConfig, NodePoolsConfig
+from .fleets import FleetConfig
 from .gateway import GatewayConfig
 from .logging import LoggingConfig
 from .models import ImageRef, ModelConfig, TeamConfig
@@ -26,6 +27,8 @@ class PlatformConfig(StrictModel):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     teams: list[TeamConfig] = Field(default_factory=list)
     models: list[ModelConfig] = Field(default_factory=list)
+    #: Shared model servers: many small models per pod (`config/fleets.py`, placement in `serving/placement.py`).
+    fleets: list[FleetConfig] = Field(default_factory=list)
     #: The image of the models' download init container (default: the pinned KServe storage-initializer in
     #: `catalog/runtimes.py`); e.g. the same image by digest (`kserve/storage-initializer@sha256:...`) or a mirror.
     storage_initializer_image: Optional[ImageRef] = None
@@ -35,7 +38,7 @@ class PlatformConfig(StrictModel):
 
 
 #: Cross-field checks, one per config section; each returns every issue it finds.
-CHECKS = (cluster.checks, gateway.checks, monitoring.checks, logging.checks, models.checks)
+CHECKS = (cluster.checks, gateway.checks, monitoring.checks, logging.checks, models.checks, fleets.checks)
 
 
 def cross_checks(cfg: PlatformConfig) -> list[Issue]:
