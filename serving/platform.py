@@ -9,6 +9,7 @@ import pulumi_random as random
 
 from .components.autoscaler import ClusterAutoscaler
 from .components.autoscaling import Autoscaling
+from .components.backend_tls import NamespaceCA
 from .components.cluster import Cluster
 from .components.fleet import ModelFleet
 from .components.gateway import Gateway
@@ -57,6 +58,12 @@ class Platform(pulumi.ComponentResource):
         )
         self.teams = {t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me) for t in cfg.teams}
         self.serving_priority = serving_priority_class(f"{name}-serving-priority", k8s_provider, me)
+        # TLS to the pods: a CA per team namespace, from the platform's cert-manager (components/backend_tls.py).
+        self.namespace_cas = {
+            t.name: NamespaceCA(f"{name}-ca-{t.name}", self.teams[t.name].namespace_name, k8s_provider,
+                                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[t.name], self.gateway]))
+            for t in cfg.teams
+        } if cfg.gateway.backend_tls else {}
         self.models = {
             m.name: ModelServing(
                 f"{name}-model-{m.name}",
@@ -82,6 +89,7 @@ class Platform(pulumi.ComponentResource):
                 self.teams[f.team].namespace_name, k8s_provider, cluster=self.cluster,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[
                     self.teams[f.team], self.node_pools, self.serving_priority, self.monitoring,
+                    *([self.namespace_cas[f.team]] if f.team in self.namespace_cas else []),
                     *(self.models[n] for n, fleet in self.placement.items() if fleet == f.name),
                 ]),
             )

@@ -33,6 +33,7 @@ from ..config.models import image_with_tag
 from ..observability.metrics import ksm_label
 from . import artifacts
 from .k8s import custom_resource, meta
+from .backend_tls import PodTls, workload_tls
 from .server_secrets import server_secrets
 from .model import PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT
 from .model import _fmt as fmt
@@ -119,6 +120,11 @@ class ModelFleet(pulumi.ComponentResource):
             prereqs.append(self.settings)
         self.secrets = server_secrets(name, self.object_name, namespace, self.labels, fleet, self.child)
         prereqs += self.secrets.resources
+        self.tls: Optional[PodTls] = None
+        if cfg.gateway.backend_tls:
+            self.tls = workload_tls(name, self.object_name, namespace, self.labels, http_port=self.port,
+                                    grpc_port=self.preset.grpc_port, security_context=SECURITY_CONTEXT, opts=self.child)
+            prereqs += self.tls.resources
         spec = self._deployment_spec()
         wait = f"{math.ceil((spec['progressDeadlineSeconds'] + 300) / 60)}m"
         self.deployment = k8s.apps.v1.Deployment(
@@ -164,6 +170,8 @@ class ModelFleet(pulumi.ComponentResource):
             ports.append({"name": "grpc", "port": GRPC_SERVICE_PORT, "targetPort": "grpc", "protocol": "TCP",
                           "appProtocol": "kubernetes.io/h2c"})
         ports.append({"name": "metrics", "port": self.metrics_port, "targetPort": "metrics", "protocol": "TCP"})
+        if self.tls is not None:
+            ports += self.tls.service_ports
         return ports
 
     # --- artifacts ----------------------------------------------------------------------------------------------
@@ -334,6 +342,9 @@ class ModelFleet(pulumi.ComponentResource):
                                   ("kubernetes.io/hostname", "ScheduleAnyway"))
             ],
         }
+        if self.tls is not None:
+            pod["initContainers"] = [*init, self.tls.sidecar]
+            volumes += self.tls.volumes
         if self.secrets.image_pull_secrets:
             pod["imagePullSecrets"] = self.secrets.image_pull_secrets
         if f.gpus:
@@ -359,6 +370,8 @@ class ModelFleet(pulumi.ComponentResource):
         serve = [{"protocol": "TCP", "port": self.port}]
         if self.preset.grpc_port:
             serve.append({"protocol": "TCP", "port": self.preset.grpc_port})
+        if self.tls is not None:  # the gateway reaches the pod over TLS only
+            serve = [{"protocol": "TCP", "port": p} for p in self.tls.ingress_ports]
         ingress = [{"from": [ns(cv.GATEWAY_NAMESPACE)], "ports": serve},
                    {"from": [ns(cv.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": self.metrics_port}]}]
         egress: list[dict[str, Any]] = [{

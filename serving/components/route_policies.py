@@ -27,20 +27,23 @@ CLIENT_ID_HEADER = "x-api-client-id"
 DEFAULT_REQUEST_TIMEOUT = "60s"
 
 
-def _target(route_name: str) -> list[dict[str, str]]:
-    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route_name}]
+def _target(route_name: str, kind: str = "HTTPRoute") -> list[dict[str, str]]:
+    # Envoy Gateway policies attach to HTTPRoutes and GRPCRoutes alike (BackendTrafficPolicy / SecurityPolicy
+    # targetRefs, https://gateway.envoyproxy.io/docs/api/extension_types/#policytargetreferences).
+    return [{"group": "gateway.networking.k8s.io", "kind": kind, "name": route_name}]
 
 
 def api_key_secret_name(route_name: str) -> str:
     return f"{route_name}-api-keys"
 
 
-def backend_traffic_policy_spec(route_name: str, options: RouteOptions, default_request_timeout: str) -> dict[str, Any]:
-    """The BackendTrafficPolicy spec for one route."""
+def backend_traffic_policy_spec(route_name: str, options: RouteOptions, default_request_timeout: str,
+                                kind: str = "HTTPRoute") -> dict[str, Any]:
+    """The BackendTrafficPolicy spec for one route (an HTTPRoute, or a GRPCRoute: same timeouts, retries, limits)."""
     http: dict[str, str] = {"requestTimeout": options.request_timeout or default_request_timeout}
     if options.idle_timeout:
         http["streamIdleTimeout"] = options.idle_timeout
-    spec: dict[str, Any] = {"targetRefs": _target(route_name), "timeout": {"http": http}}
+    spec: dict[str, Any] = {"targetRefs": _target(route_name, kind), "timeout": {"http": http}}
     r = options.retries
     if r.attempts > 0:
         per_retry: dict[str, Any] = {"backOff": {"baseInterval": r.backoff_base, "maxInterval": r.backoff_max}}
@@ -55,12 +58,15 @@ def backend_traffic_policy_spec(route_name: str, options: RouteOptions, default_
     return spec
 
 
-def security_policy_spec(route_name: str, options: RouteOptions) -> Optional[dict[str, Any]]:
-    """The SecurityPolicy spec for one route, or None when the route is open."""
+def security_policy_spec(route_name: str, options: RouteOptions, kind: str = "HTTPRoute",
+                         key_route: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The SecurityPolicy spec for one route, or None when the route is open. `key_route`: the route whose API-key
+    Secret this one shares (a model's GRPCRoute uses its HTTPRoute's keys)."""
+    target = _target(route_name, kind)
     if options.api_key is not None:
-        secret = options.api_key.existing_secret or api_key_secret_name(route_name)
+        secret = options.api_key.existing_secret or api_key_secret_name(key_route or route_name)
         return {
-            "targetRefs": _target(route_name),
+            "targetRefs": target,
             "apiKeyAuth": {
                 "credentialRefs": [{"group": "", "kind": "Secret", "name": secret}],
                 "extractFrom": [{"headers": [options.api_key.header]}],
@@ -73,7 +79,7 @@ def security_policy_spec(route_name: str, options: RouteOptions) -> Optional[dic
         provider: dict[str, Any] = {"name": "default", "issuer": options.jwt.issuer, "remoteJWKS": {"uri": options.jwt.jwks_uri}}
         if options.jwt.audiences:
             provider["audiences"] = list(options.jwt.audiences)
-        return {"targetRefs": _target(route_name), "jwt": {"providers": [provider]}}
+        return {"targetRefs": target, "jwt": {"providers": [provider]}}
     return None
 
 
@@ -86,12 +92,15 @@ def route_policies(
     *,
     default_request_timeout: str = DEFAULT_REQUEST_TIMEOUT,
     labels: Optional[Mapping[str, str]] = None,
+    kind: str = "HTTPRoute",
+    key_route: Optional[str] = None,
 ) -> list[pulumi.Resource]:
     """Every policy resource of one HTTPRoute `namespace/route_name`.
 
     `name` prefixes the Pulumi resource names; `opts` carries the parent and the Kubernetes provider (pass
     `depends_on=[route]` so the policies are created after the route they target). `default_request_timeout` is
-    the runtime's default, used when `options.request_timeout` is unset.
+    the runtime's default, used when `options.request_timeout` is unset. `kind` is the route's kind; with `key_route`
+    the API keys are that route's Secret (not written again).
     """
     out: list[pulumi.Resource] = [
         custom_resource(
@@ -99,15 +108,15 @@ def route_policies(
             POLICY_API_VERSION,
             "BackendTrafficPolicy",
             meta(route_name, namespace, labels),
-            backend_traffic_policy_spec(route_name, options, default_request_timeout),
+            backend_traffic_policy_spec(route_name, options, default_request_timeout, kind),
             opts,
         )
     ]
-    spec = security_policy_spec(route_name, options)
+    spec = security_policy_spec(route_name, options, kind, key_route)
     if spec is None:
         return out
     policy_opts = opts
-    if options.api_key is not None and options.api_key.keys:
+    if options.api_key is not None and options.api_key.keys and key_route is None:
         secret = k8s.core.v1.Secret(
             f"{name}-api-keys",
             metadata=meta(api_key_secret_name(route_name), namespace, labels),

@@ -73,6 +73,9 @@ class GatewayConfig(StrictModel):
     #: Envoy proxy replicas behind the load balancer (spread over zones).
     replicas: int = Field(2, ge=1, le=20)
     tls: TlsConfig = Field(default_factory=lambda: TlsConfig(mode="acme", acme_email="platform@example.com"))
+    #: Encrypt gateway -> model pod traffic too (BackendTLSPolicy; certificates from the platform's cert-manager under a
+    #: CA per team namespace; `components/backend_tls.py`).
+    backend_tls: bool = False
 
     @field_validator("source_ranges")
     @classmethod
@@ -154,6 +157,8 @@ class RouteOptions(StrictModel):
 
 
 def checks(cfg: "PlatformConfig") -> list[Issue]:
+    from ..catalog.runtimes import PRESETS
+
     issues: list[Issue] = []
     gw = cfg.gateway
     if gw.source_ranges and gw.load_balancer == "internal":
@@ -168,4 +173,16 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
             ))
     if gw.tls.acme_challenge == "dns01" and cfg.cluster.mode != "eks":
         issues.append(Issue(("gateway", "tls", "acmeChallenge"), "dns01 (Route 53 through pod identity) needs cluster.mode 'eks'"))
+    if gw.backend_tls and gw.tls.mode != "acme":
+        issues.append(Issue(("gateway", "backendTls"), "backendTls needs the platform's cert-manager, which runs with tls.mode 'acme'"))
+    for i, m in enumerate(cfg.models):
+        if m.exposure.grpc and m.preset.grpc_port is None:
+            grpc = sorted(n for n, p in PRESETS.items() if p.grpc_port)
+            issues.append(Issue(("models", i, "exposure", "grpc"), f"runtime {m.runtime!r} serves no gRPC the platform routes (gRPC runtimes: {', '.join(grpc)})"))
+        elif m.exposure.grpc and m.shared is not None:
+            issues.append(Issue(
+                ("models", i, "exposure", "grpc"),
+                "gRPC names the model inside each message, so the gateway cannot keep a fleet's models (and their auth) "
+                "apart: serve the model dedicated (drop shared) for gRPC",
+            ))
     return issues

@@ -385,6 +385,9 @@ class Exposure(RouteOptions):
     host: Optional[str] = Field(None, pattern=HOSTNAME_PATTERN)
     #: Path prefix on the gateway host (default `/models/<name>`).
     path: Optional[str] = Field(None, pattern=r"^(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)+$")
+    #: Also serve KServe v2 gRPC (Triton, MLServer) through a GRPCRoute with the same auth and limits: on the model's
+    #: own host, or on the gateway host for requests carrying the header `x-model: <name>`.
+    grpc: bool = False
 
     @model_validator(mode="after")
     def _host_or_path(self) -> "Exposure":
