@@ -50,6 +50,9 @@ TEAM_LABEL = f"{DOMAIN}/team"
 TRACK_LABEL = f"{DOMAIN}/track"
 #: The shared server fleet a pod belongs to (fleets' pods, Services and monitors; `config/fleets.py`).
 FLEET_LABEL = f"{DOMAIN}/fleet"
+#: gRPC request header naming the model on the shared gateway host (gRPC carries the model name inside the message,
+#: so the route matches on this header; a model with `exposure.host` is matched by host alone).
+MODEL_HEADER = "x-model"
 #: The track a model's autoscaler scales (its primary Deployment); queue-based signals count only its pods.
 TRACK_PRIMARY = "primary"
 #: PriorityClass of model-serving pods: above batch/dev workloads, below system-node-critical.

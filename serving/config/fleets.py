@@ -27,7 +27,7 @@ Placement itself is `serving/placement.py` (pure, deterministic); its rule is do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, Optional
+from typing import TYPE_CHECKING, Annotated, Literal, Optional, Protocol
 
 from pydantic import Field, model_validator
 
@@ -107,11 +107,13 @@ def requirements(model: "ModelLike") -> frozenset[str]:
     return frozenset(PRESETS[model.runtime].requirements)
 
 
-class ModelLike:  # typing only: the fields of ModelConfig placement reads
-    name: str
-    team: str
-    runtime: str
-    shared: Optional[SharedServing]
+class ModelLike(Protocol):
+    """The fields of a model config that placement reads (ModelConfig; models.py imports this module)."""
+
+    @property
+    def runtime(self) -> str: ...
+    @property
+    def shared(self) -> Optional[SharedServing]: ...
 
 
 def checks(cfg: "PlatformConfig") -> list[Issue]:
