@@ -142,7 +142,7 @@ def test_artifact_options_must_fit_the_scheme() -> None:
     assert "hf_x" not in err
 
     def bad_uri(p: dict[str, Any]) -> None:
-        models(p)["churn"]["artifact"]["uri"] = "gs://bucket/churn"
+        models(p)["churn"]["artifact"]["uri"] = "ftp://bucket/churn"
 
     (err,) = errors("dev", bad_uri)
     assert "is not a supported artifact URI" in err

@@ -230,7 +230,7 @@ def test_platform_rules_cover_gpus_pools_and_prometheus_storage() -> None:
 
 def test_kube_state_metrics_exports_the_labels_the_queries_join_on() -> None:
     allow = values(repo_plan("dev"), RELEASE)["kube-state-metrics"]["metricLabelsAllowlist"]
-    assert f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL}]" in allow
+    assert f"pods=[{cv.MODEL_LABEL},{cv.MODEL_VERSION_LABEL},{cv.TEAM_LABEL},{cv.TRACK_LABEL},{cv.FLEET_LABEL}]" in allow
     assert f"deployments=[{cv.MODEL_LABEL}]" in allow
     assert f"nodes=[{cv.POOL_LABEL}]" in allow
     # Every label the shared PromQL reads from kube_*_labels is one of those.
