@@ -15,9 +15,9 @@ import yaml
 
 from serving import conventions as cv
 from serving.plan import Plan, capture_plan
-from serving.plan.diff import diff_plans
+from serving.plan.compute.diff import diff_plans
 from serving.plan.model import is_kubernetes_object
-from serving.plan.render import kubernetes_manifest
+from serving.plan.present.manifests import kubernetes_manifest
 
 from .conftest import copy_program, platform_of
 from .fleet_stack import FLEET, TEAM, fleet_stack, tabular_model

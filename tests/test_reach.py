@@ -17,7 +17,7 @@ from serving.components import backend_tls
 from serving.config import ConfigError, parse_platform
 from serving.plan import Plan, Secret, capture_plan
 from serving.plan.model import is_kubernetes_object
-from serving.plan.render import kubernetes_manifest
+from serving.plan.present.manifests import kubernetes_manifest
 
 from .conftest import copy_program, platform_of
 from .reach_stack import CEPH, MINIO, PRIVATE_TRITON, TEAM, reach_stack
