@@ -239,7 +239,7 @@ def egress_rules(artifacts: list[Artifact]) -> list[dict[str, Any]]:
     Face; an S3-compatible endpoint's port (in its namespace when it is an in-cluster Service); nothing for pvc://,
     oci:// (the kubelet pulls) and image://."""
     rules: list[dict[str, Any]] = []
-    anywhere = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
+    anywhere: list[dict[str, Any]] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}]
     if any(a.aws_s3 or a.scheme in ("gs", "hf") for a in artifacts):
         rules.append({"to": anywhere, "ports": [{"protocol": "TCP", "port": 443}]})
     seen: set[tuple[Optional[str], int]] = set()
@@ -251,6 +251,7 @@ def egress_rules(artifacts: list[Artifact]) -> list[dict[str, Any]]:
         if key in seen:
             continue
         seen.add(key)
+        to: list[dict[str, Any]]
         if ep.in_cluster_namespace:
             to = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ep.in_cluster_namespace}}}]
         else:

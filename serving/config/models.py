@@ -460,6 +460,8 @@ class ModelConfig(StrictModel):
                 dedicated_only.append("scaling")
             if self.resources.gpus:
                 dedicated_only.append("resources.gpus")
+            if self.server != ServerOptions():
+                dedicated_only.append("server")  # the fleet's server settings apply (fleets[].env, secretEnv, ...)
             if dedicated_only:
                 raise ValueError(f"{', '.join(dedicated_only)} apply to dedicated serving; a shared model runs on its "
                                  f"fleet's server, replicas and GPUs (drop them, or drop shared)")
