@@ -19,6 +19,7 @@ from typing import Callable, Optional, Sequence
 
 from .promote import add_promote_arguments, run_promote
 from .stackfile import REPO_ROOT, UnknownStackError
+from .stackyaml import StackFileError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -123,6 +124,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_USAGE
     except UsageError as exc:
         _eprint(f"error: {exc}")
+        return EXIT_USAGE
+    except StackFileError as exc:
+        _eprint(*exc.errors)
         return EXIT_USAGE
     except ProgramError as exc:
         config_errors = resolve_config_errors(exc)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
+from . import stackyaml
+from .stackyaml import StackFileError
 
 #: The Pulumi project name (Pulumi.yaml `name`), which is also the config namespace.
 PROJECT = "serving"
@@ -44,6 +45,10 @@ class StackFile:
     project: str = PROJECT
     #: Project-level config values (`Pulumi.yaml` `config:`), full keys; the stack's own values override them.
     project_config: dict[str, Any] = field(default_factory=dict)
+    #: Where each value of the platform key is in the file: path inside `serving:platform` -> (line, column).
+    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    #: Paths inside `serving:platform` that hold a `secure:` value.
+    secure_paths: frozenset[tuple[Any, ...]] = field(default_factory=frozenset)
 
     @property
     def filename(self) -> str:
@@ -64,9 +69,14 @@ def list_stacks(root: Path = REPO_ROOT) -> list[str]:
 
 
 def read_project(root: Path = REPO_ROOT) -> dict[str, Any]:
-    """The parsed `Pulumi.yaml` of `root` ({} when there is none)."""
+    """The parsed `Pulumi.yaml` of `root` ({} when there is none), read like the CLI reads it."""
     path = Path(root) / "Pulumi.yaml"
-    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    doc = stackyaml.parse(path.read_bytes(), path.name).value
+    if not isinstance(doc, dict):
+        raise StackFileError([f"{path.name}: the file must be a mapping (name: ..., runtime: ...)"])
+    return doc
 
 
 def project_name(root: Path = REPO_ROOT, project_doc: Optional[dict[str, Any]] = None) -> str:
@@ -95,7 +105,7 @@ def _qualify(key: str, project: str = PROJECT) -> str:
 def _strip_secure(value: Any) -> tuple[Any, bool]:
     """Replace `{secure: ...}` leaves by the placeholder; report whether any was found."""
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
+        if set(value) == {"secure"} and isinstance(value["secure"], str):
             return SECRET_PLACEHOLDER, True
         found = False
         out = {}
@@ -123,20 +133,69 @@ def stack_path(stack: str, root: Path = REPO_ROOT) -> Path:
     return path
 
 
+def parse_stack_text(text: str | bytes, stack: str, filename: str, project: str = PROJECT) -> StackFile:
+    """A stack file's text read as the Pulumi CLI reads it (serving/stackyaml.py). Raises StackFileError."""
+    parsed = stackyaml.parse(text, filename)
+    doc = parsed.value
+
+    def at(path: tuple[Any, ...]) -> str:
+        line, col = parsed.marks.get(path, (None, None))
+        return f"{filename}:{line}:{col}" if line is not None else filename
+
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise StackFileError([f"{at(())}: the file must be a mapping with a `config:` key, not a "
+                              f"{_kind(doc)}: start it with `config:` and indent the settings under it"])
+    errors = []
+    for key in doc:
+        if key not in stackyaml.STACK_TOP_KEYS:
+            errors.append(f"{at((key,))}: unknown top-level key {key!r} (a stack file has: "
+                          f"{', '.join(stackyaml.STACK_TOP_KEYS)}): settings go under `config:`")
+    raw = doc.get("config")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.append(f"{at(('config',))}: `config:` must be a mapping of `<project>:<key>: value`, not a "
+                      f"{_kind(raw)}: indent the settings under it")
+        raw = {}
+    config: dict[str, Any] = {}
+    secret: set[str] = set()
+    marks: dict[tuple[Any, ...], tuple[int, int]] = {}
+    secure_paths: frozenset[tuple[Any, ...]] = frozenset()
+    for key, value in raw.items():
+        if key.count(":") > 1 or key.startswith(":") or key.endswith(":"):
+            errors.append(f"{at(('config', key))}: the config key is not of the form `<namespace>:<name>` (the "
+                          f"Pulumi CLI refuses it): e.g. {PLATFORM_KEY}")
+            continue
+        full = _qualify(str(key), project)
+        if full in config:
+            errors.append(f"{at(('config', key))}: the config key {full} is given twice (once with and once without "
+                          f"the `{project}:` prefix): keep one")
+            continue
+        plain, found = _strip_secure(stackyaml.to_runtime(value))
+        config[full] = plain
+        if found:
+            secret.add(full)
+        if full == PLATFORM_KEY:
+            prefix = ("config", key)
+            marks = {p[2:]: m for p, m in parsed.marks.items() if p[:2] == prefix}
+            secure_paths = frozenset(p for p, _ in stackyaml.walk_secure(value))
+    if errors:
+        raise StackFileError(errors)
+    return StackFile(stack=stack, path=Path(filename), config=config, secret_keys=frozenset(secret), project=project,
+                     marks=marks, secure_paths=secure_paths)
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "text value", bool: "boolean", int: "number", float: "number"}.get(type(value), "value")
+
+
 def read_stack(stack: str, root: Path = REPO_ROOT) -> StackFile:
     path = stack_path(stack, root)
     project_doc = read_project(root)
     project = project_name(root, project_doc)
-    doc = yaml.safe_load(path.read_text()) or {}
-    raw = doc.get("config") or {}
-    config: dict[str, Any] = {}
-    secret: set[str] = set()
-    for key, value in raw.items():
-        full = _qualify(str(key), project)
-        # The CLI accepts `key: {value: ...}` as well as `key: ...` for structured values.
-        plain, found = _strip_secure(value)
-        config[full] = plain
-        if found:
-            secret.add(full)
-    return StackFile(stack=stack, path=path, config=config, secret_keys=frozenset(secret), project=project,
-                     project_config=_project_values(project_doc, project))
+    sf = parse_stack_text(path.read_bytes(), stack, path.name, project)
+    return StackFile(stack=stack, path=path, config=sf.config, secret_keys=sf.secret_keys, project=project,
+                     project_config=_project_values(project_doc, project), marks=sf.marks,
+                     secure_paths=sf.secure_paths)

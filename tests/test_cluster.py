@@ -6,6 +6,7 @@ copy of them, plus the config errors a user gets for bad cluster input.
 
 from __future__ import annotations
 
+import re
 import ipaddress
 import json
 import subprocess
@@ -341,7 +342,7 @@ def test_bad_cluster_config_exits_2_from_the_cli(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "serving", "plan", "--stack", "bad", "--root", str(root)],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 2
-    assert "Pulumi.bad.yaml: serving:platform.cluster.eks.privateSubnetCidrs: " in result.stderr
+    assert re.search(r"Pulumi.bad.yaml:\d+:\d+: serving:platform.cluster.eks.privateSubnetCidrs: ", result.stderr)
     assert "Traceback" not in result.stderr
 
 

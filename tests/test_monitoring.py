@@ -143,9 +143,9 @@ def test_a_configured_grafana_password_is_used_and_never_printed(stack_root: Cal
 def test_alertmanager_receivers_are_secret_and_route_by_severity(stack_root: Callable[..., Path]) -> None:
     doc = repo_stack("prod")
     platform_of(doc)["monitoring"]["alerting"]["receivers"] = [
-        {"name": "oncall", "type": "pagerduty", "routingKey": "pd-routing-key-0123456789", "severities": ["critical"]},
-        {"name": "team-chat", "type": "slack", "url": "https://hooks.slack.com/services/T000/B000/XXXXSECRET", "channel": "#ml-alerts"},
-    ]
+        {"name": "oncall", "type": "pagerduty", "routingKey": {"secure": "v1:pd-routing-key-0123456789"}, "severities": ["critical"]},
+        {"name": "team-chat", "type": "slack", "url": {"secure": "v1:XXXXSECRET"}, "channel": "#ml-alerts"},
+    ]  # prod refuses plain-text secrets
     plan = plan_of(stack_root, doc, "prod")
     text = render_json(plan)
     assert "pd-routing-key-0123456789" not in text and "XXXXSECRET" not in text

@@ -7,6 +7,7 @@ exercise (warnings, reads, missing providers).
 
 from __future__ import annotations
 
+import re
 import json
 import subprocess
 import sys
@@ -287,8 +288,9 @@ def test_invalid_config_exits_2_with_every_error(bad_root: Path, monkeypatch: py
         monkeypatch.setattr(capture_module, "run_program", lambda *a, **k: pytest.fail("the program ran"))
         capture_plan("bad", bad_root)
     errors = info.value.errors
-    assert any(e.startswith("Pulumi.bad.yaml: serving:platform.models[1].resources.gpus: ") for e in errors)
-    assert any(e.startswith("Pulumi.bad.yaml: serving:platform.cluster.mdoe: ") for e in errors)
+    # file:line:column, the config key and the field path
+    assert any(re.match(r"Pulumi.bad.yaml:\d+:\d+: serving:platform.models\[1\].resources.gpus: ", e) for e in errors)
+    assert any(re.match(r"Pulumi.bad.yaml:\d+:\d+: serving:platform.cluster.mdoe: ", e) for e in errors)
 
     result = run_cli("plan", "--stack", "bad", "--root", str(bad_root))
     assert result.returncode == 2

@@ -141,7 +141,7 @@ def test_invalid_result_is_not_written(project: Path) -> None:
     next(m for m in platform_of(dev)["models"] if m["name"] == name)["version"] = "not a valid version!"
     (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
     before = (project / "Pulumi.prod.yaml").read_text()
-    with pytest.raises(PromotionError, match=r"would be invalid:\nPulumi.prod.yaml: serving:platform.models\[\d+\].version"):
+    with pytest.raises(PromotionError, match=r"would be invalid:\nPulumi.prod.yaml:\d+:\d+: serving:platform.models\[\d+\].version"):
         promote("dev", "prod", [name], project, plan=False)
     assert (project / "Pulumi.prod.yaml").read_text() == before
 

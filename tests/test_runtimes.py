@@ -67,7 +67,7 @@ def test_runtime_facts_match_upstream_defaults() -> None:
 
 def test_unknown_runtime_is_a_config_error_listing_the_known_ones() -> None:
     (err,) = errors_for({"runtime": "torchserve"})
-    assert err.startswith("Pulumi.dev.yaml: serving:platform.models[2].runtime: unknown runtime 'torchserve'")
+    assert err.startswith("Pulumi.dev.yaml: serving:platform.models[2].runtime: unknown runtime (known runtimes:")
     for name in PRESETS:
         assert name in err
 

@@ -63,4 +63,5 @@ def test_container_defaults_must_be_ordered() -> None:
     platform_of(doc)["teams"][0]["limits"] = {"defaultMemoryRequest": "4Gi", "defaultMemoryLimit": "1Gi"}
     with pytest.raises(ConfigError) as exc:
         parse_platform(platform_of(doc), "Pulumi.dev.yaml")
-    assert exc.value.errors == ["Pulumi.dev.yaml: serving:platform.teams[0].limits: defaultMemoryRequest must be <= defaultMemoryLimit"]
+    assert exc.value.errors == ["Pulumi.dev.yaml: serving:platform.teams[0].limits: defaultMemoryRequest must be <= defaultMemoryLimit"
+                                 " (teams[0] is nlp)"]
