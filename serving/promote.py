@@ -1,11 +1,20 @@
 """`python -m serving promote --from dev --to prod [--model NAME ...]`: move model versions between stacks.
 
 Copies the *version fields* of the chosen models (`serving.config.models.VERSION_FIELDS`: runtime and its version,
-image, version, artifact, canary/shadow state) from the source stack file into the same-named models of the target
-stack file, and nothing else: replicas, resources, pools, hosts and every other per-environment setting stay as they
-are. The target file is edited in place with a round-trip YAML parser (ruamel.yaml), so its comments, key order and
-quoting survive. The result is validated like any stack file and planned before it is written; the command prints
-the resulting plan diff of the target stack.
+image, version, artifact; of a canary/shadow candidate only what it serves, `CANDIDATE_FIELDS`) from the source
+stack file into the same-named models of the target stack file, and nothing else: replicas, resources, pools, hosts,
+a candidate's replicas, weight and mirror percent, and every other per-environment setting stay as they are.
+
+- Artifact locations are per environment: an artifact URI is rewritten through the target's
+  `promotion.artifactRoots` (serving/config/promotion.py), and an s3:// URI that no root maps is refused where the
+  target serves the model from another bucket.
+- Secrets are never copied (each stack has its own encryption key): the command names the secret fields the
+  target must set itself.
+- The target file is edited with a round-trip YAML parser (ruamel.yaml): its comments, anchors, key order, quoting
+  and line endings survive; copied values carry none of the source's comments or anchors. It is written
+  atomically (a temporary file renamed over it), under a lock so that two promotions never interleave.
+- The result is validated like any stack file and planned before it is written; the command prints the resulting
+  plan diff of the target stack.
 
 Exit codes: 0 promoted (or already up to date), 2 refused (unknown stack or model, invalid resulting config),
 1 the target's plan failed (nothing written).
@@ -14,18 +23,21 @@ Exit codes: 0 promoted (or already up to date), 2 refused (unknown stack or mode
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
+import fcntl
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from pydantic import ValidationError
 
 from .config import ConfigError, validate_stack_file
 from .stackfile import PLATFORM_KEY, REPO_ROOT, read_stack, stack_path
@@ -39,11 +51,19 @@ class PromotionError(Exception):
     """Refused: nothing was written. The message says why and what to do."""
 
 
+#: What a canary/shadow candidate serves; its replicas, weight and mirror percent are per environment.
+CANDIDATE_FIELDS = ("version", "image", "runtimeVersion", "artifact.uri", "artifact.sizeGi", "artifact.path",
+                    "artifact.kmsKeyArn")
+CANDIDATES = ("canary", "shadow")
+
+
 def version_fields() -> tuple[str, ...]:
-    """The model paths promotion copies: owned by the model config (`serving.config.models.VERSION_FIELDS`)."""
+    """The model paths promotion copies: the model config's `VERSION_FIELDS`, a candidate's narrowed to what it
+    serves (`CANDIDATE_FIELDS`)."""
     from .config.models import VERSION_FIELDS
 
-    return tuple(VERSION_FIELDS)
+    own = [p for p in VERSION_FIELDS if p not in CANDIDATES]
+    return (*own, *(f"{kind}.{f}" for kind in CANDIDATES for f in CANDIDATE_FIELDS))
 
 
 def _yaml() -> YAML:
@@ -56,7 +76,7 @@ def _yaml() -> YAML:
 
 
 def load_round_trip(path: Path) -> Any:
-    return _yaml().load(path.read_text())
+    return _yaml().load(path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n"))
 
 
 def dump_round_trip(doc: Any) -> str:
@@ -97,6 +117,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of a source YAML node without its comments and anchors (the target must not import them); flow style
+    and scalar quoting are kept."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            raise PromotionError("a version field holds a `secure:` (encrypted) value: version fields are never secret; "
+                                 "fix the source stack")
+        out = CommentedMap()
+        for k, v in value.items():
+            out[str(k)] = _fresh(v)
+        if getattr(value, "fa", None) is not None and value.fa.flow_style():
+            out.fa.set_flow_style()
+        return out
+    if isinstance(value, list):
+        seq = CommentedSeq(_fresh(v) for v in value)
+        if getattr(value, "fa", None) is not None and value.fa.flow_style():
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return type(value)(str(value)) if type(value) is not str else value
+    return value
+
+
 def _set(node: Any, path: str, value: Any) -> bool:
     """Set (or, for `_MISSING`, remove) `path` under `node` in place; True when something changed."""
     *parents, leaf = path.split(".")
@@ -115,7 +164,7 @@ def _set(node: Any, path: str, value: Any) -> bool:
         return False
     if leaf in node and _plain(node[leaf]) == _plain(value):
         return False
-    node[leaf] = copy.deepcopy(value)
+    node[leaf] = _fresh(value)
     return True
 
 
@@ -135,6 +184,8 @@ class Promotion:
     changes: list[FieldChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     text: str = ""
+    #: Secret fields the target must set itself (`pulumi config set --secret --path ...`).
+    secrets_to_set: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -149,16 +200,21 @@ def promote_documents(source_doc: Any, target_doc: Any, models: Sequence[str], s
     skipped: list[str] = []
     if models:
         problems = []
+        listing = (f"({source}: {', '.join(sorted(src_models)) or 'no models'}; "
+                   f"{target}: {', '.join(sorted(dst_models)) or 'no models'})")
         for name in models:
-            where = [s for s, ms in ((source, src_models), (target, dst_models)) if name not in ms]
-            if where:
-                problems.append(f"model {name!r} is not in stack {' nor '.join(where)} "
-                                f"({source}: {', '.join(sorted(src_models)) or 'no models'}; "
-                                f"{target}: {', '.join(sorted(dst_models)) or 'no models'})")
+            if name not in src_models and name not in dst_models:
+                problems.append(f"model {name!r} is not in stack {source} nor {target} {listing}: check the name")
+            elif name not in dst_models:
+                problems.append(f"model {name!r} is not in stack {target}: a model new to {target} needs its "
+                                f"per-environment settings (team, resources, scaling): add it to Pulumi.{target}.yaml "
+                                f"by hand, then promote its version")
+            elif name not in src_models:
+                problems.append(f"model {name!r} is only in {target}, not in {source}: there is no {source} version "
+                                f"to promote; to retire it, remove it from Pulumi.{target}.yaml (its plan shows the "
+                                f"deletes); to keep it, leave {target} as it is")
         if problems:
-            hint = (f"a model new to {target} needs its per-environment settings (team, resources, scaling): "
-                    f"add it to Pulumi.{target}.yaml by hand, then promote its version")
-            raise PromotionError("\n".join(problems) + f"\n{hint}")
+            raise PromotionError("\n".join(problems))
         chosen = list(dict.fromkeys(models))
     else:
         chosen = [name for name in src_models if name in dst_models]
@@ -166,13 +222,62 @@ def promote_documents(source_doc: Any, target_doc: Any, models: Sequence[str], s
         if not chosen:
             raise PromotionError(f"no model is in both {source} and {target}: nothing to promote")
     promotion = Promotion(source, target, chosen, skipped=skipped)
+    roots = _artifact_roots(target_doc, target)
+    refusals: list[str] = []
     for name in chosen:
+        src, dst = src_models[name], dst_models[name]
+        own_root = _s3_root(_get(dst, "artifact.uri"))
         for path in version_fields():
-            new = _get(src_models[name], path)
-            old = _get(dst_models[name], path)
-            if _set(dst_models[name], path, new):
+            kind = path.split(".", 1)[0]
+            if kind in CANDIDATES and not isinstance(src.get(kind), dict):
+                if kind in dst:  # the candidate is gone in the source: it goes in the target too
+                    promotion.changes.append(FieldChange(name, kind, _plain(dst[kind]), _MISSING))
+                    del dst[kind]
+                continue
+            if kind in CANDIDATES and not isinstance(dst.get(kind), dict):
+                dst[kind] = CommentedMap()  # a new candidate: its replicas/weight/percent take the defaults
+            new = _get(src, path)
+            if path.endswith("artifact.uri") and isinstance(new, str):
+                mapped = roots.map_uri(new)
+                if mapped is not None:
+                    new = type(new)(mapped) if type(new) is not str else mapped
+                elif own_root is not None and _s3_root(new) not in (None, own_root):
+                    refusals.append(
+                        f"{name}.{path}: {source} serves it from {_s3_root(new)}, {target} from {own_root}; {target} "
+                        f"would read another environment's bucket. Copy the files to {target}'s bucket and map the "
+                        f"root in Pulumi.{target}.yaml: promotion: {{artifactRoots: {{'{_s3_root(new)}': "
+                        f"'{own_root}'}}}}")
+                    continue
+            old = _get(dst, path)
+            if _set(dst, path, new):
                 promotion.changes.append(FieldChange(name, path, old, new))
+        if _get(src, "artifact.hfToken") is not _MISSING and _get(dst, "artifact.hfToken") is _MISSING \
+                and str(_get(dst, "artifact.uri")).startswith("hf://"):
+            index = list(dst_models).index(name)
+            promotion.secrets_to_set.append(
+                f"pulumi config set --secret --path '{PLATFORM_KEY}.models[{index}].artifact.hfToken' <token> "
+                f"--stack {target}")
+    if refusals:
+        raise PromotionError("\n".join(refusals))
     return promotion
+
+
+def _s3_root(uri: Any) -> Optional[str]:
+    """`s3://bucket/` of an s3:// URI (None for anything else)."""
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        return None
+    return "s3://" + uri[len("s3://"):].split("/", 1)[0] + "/"
+
+
+def _artifact_roots(target_doc: Any, target: str) -> Any:
+    from .config.promotion import PromotionConfig
+
+    raw = _plain(_platform(target_doc, f"Pulumi.{target}.yaml").get("promotion") or {})
+    try:
+        return PromotionConfig.model_validate(raw)
+    except ValidationError:
+        raise PromotionError(f"Pulumi.{target}.yaml: promotion is invalid: run `python -m serving plan --stack "
+                             f"{target}` for the details") from None
 
 
 def _show(value: Any) -> str:
@@ -211,21 +316,63 @@ def promote(source: str, target: str, models: Sequence[str] = (), root: Path = R
     if source == target:
         raise PromotionError("--from and --to name the same stack")
     source_path, target_path = stack_path(source, root), stack_path(target, root)
-    source_doc = load_round_trip(source_path)
-    target_doc = load_round_trip(target_path)
-    promotion = promote_documents(source_doc, target_doc, models, source, target)
-    if not promotion.changed:
-        return promotion
-    text = dump_round_trip(target_doc)
-    new_root = _validate(text, target, root)
-    try:
-        if plan:
-            promotion.text = plan_diff_text(target, root, new_root)
-    finally:
-        shutil.rmtree(new_root, ignore_errors=True)
-    if write:
-        target_path.write_text(text)
+    with _locked(target_path):
+        # Both files are first read strictly, as the Pulumi CLI would (duplicate keys, tabs, ...: refused).
+        read_stack(source, root)
+        read_stack(target, root)
+        source_doc = load_round_trip(source_path)
+        original = target_path.read_bytes()
+        target_doc = load_round_trip(target_path)
+        promotion = promote_documents(source_doc, target_doc, models, source, target)
+        if not promotion.changed:
+            return promotion
+        text = dump_round_trip(target_doc)
+        if b"\r\n" in original:
+            text = text.replace("\n", "\r\n")
+        if original.startswith(b"\xef\xbb\xbf"):
+            text = "\ufeff" + text
+        new_root = _validate(text, target, root)
+        try:
+            if plan:
+                promotion.text = plan_diff_text(target, root, new_root)
+        finally:
+            shutil.rmtree(new_root, ignore_errors=True)
+        if write:
+            _write_atomically(target_path, text)
     return promotion
+
+
+@contextlib.contextmanager
+def _locked(target_path: Path) -> Iterator[None]:
+    """An exclusive lock on `.<stack file>.lock` next to the target (released when the process ends, even killed)."""
+    lock_path = target_path.with_name(f".{target_path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PromotionError(f"another promote into {target_path.name} is running (it holds {lock_path.name}): "
+                                 f"wait for it to finish, then run this one again") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temporary file next to `path` and rename it over `path`: a reader sees the old or the new file,
+    never half of one; an interrupted write leaves the old file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 # -- command line ----------------------------------------------------------------------------------------------------
@@ -262,6 +409,10 @@ def run_promote(args: argparse.Namespace) -> int:
           f"{'' if args.dry_run else f' (Pulumi.{promotion.target}.yaml written)'}:")
     for c in promotion.changes:
         print(f"    {c.model}.{c.path}: {_show(c.old)} => {_show(c.new)}")
+    if promotion.secrets_to_set:
+        print(f"secrets are never copied between stacks: {promotion.target} must set its own:")
+        for command in promotion.secrets_to_set:
+            print(f"    {command}")
     print()
     sys.stdout.write(promotion.text)
     return EXIT_OK

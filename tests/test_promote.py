@@ -63,6 +63,9 @@ def project(tmp_path: Path) -> Path:
             node.pop(leaf, None)
         else:
             node[leaf] = copy.deepcopy(value)
+    for kind in ("canary", "shadow"):  # the loop above leaves empty candidate mappings where prod has none
+        if kind not in prod_models[model["name"]]:
+            model.pop(kind, None)
     model["version"] = "2099-01-01"
     model["artifact"]["uri"] = "s3://example-models-dev/promoted/2099-01-01"
     (root / "Pulumi.dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
@@ -95,7 +98,10 @@ def test_promote_copies_only_version_fields_and_keeps_comments(project: Path, ca
     dev_model = next(m for m in dev["models"] if m["name"] == name)
     prod_model = next(m for m in after["models"] if m["name"] == name)
     for path in version_fields():
-        assert _get(prod_model, path) == _get(dev_model, path), path
+        expected = _get(dev_model, path)
+        if path.endswith("artifact.uri") and isinstance(expected, str):  # promotion.artifactRoots of prod
+            expected = expected.replace("s3://example-models-dev/", "s3://example-models-prod/")
+        assert _get(prod_model, path) == expected, path
     # Other models did not move.
     for model in after["models"]:
         if model["name"] != name:
@@ -159,3 +165,94 @@ def test_promoting_again_changes_nothing(project: Path) -> None:
     text = (project / "Pulumi.prod.yaml").read_text()
     assert not promote("dev", "prod", [name], project, plan=False).changed
     assert (project / "Pulumi.prod.yaml").read_text() == text
+
+
+def test_model_only_in_the_target_gets_the_retire_hint(project: Path) -> None:
+    prod = yaml.safe_load((project / "Pulumi.prod.yaml").read_text())
+    extra = copy.deepcopy(platform_of(prod)["models"][0])
+    extra["name"] = "only-in-prod"
+    platform_of(prod)["models"].append(extra)
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(prod, sort_keys=False))
+    with pytest.raises(PromotionError, match="'only-in-prod' is only in prod, not in dev: there is no dev version to "
+                                             "promote; to retire it, remove it from Pulumi.prod.yaml"):
+        promote("dev", "prod", ["only-in-prod"], project, plan=False)
+
+
+def _repo_project(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    copy_program(root)
+    for stack in ("dev", "prod"):
+        (root / f"Pulumi.{stack}.yaml").write_text((REPO / f"Pulumi.{stack}.yaml").read_text())
+    return root
+
+
+def test_candidate_keeps_the_targets_weight_and_replicas_and_maps_the_bucket(tmp_path: Path) -> None:
+    root = _repo_project(tmp_path)
+    promote("dev", "prod", ["churn"], root, plan=False)
+    churn = next(m for m in platform_of(yaml.safe_load((root / "Pulumi.prod.yaml").read_text()))["models"]
+                 if m["name"] == "churn")
+    dev_churn = next(m for m in platform_of(repo_stack("dev"))["models"] if m["name"] == "churn")
+    assert churn["canary"]["version"] == dev_churn["canary"]["version"]
+    assert churn["canary"]["artifact"]["uri"] == dev_churn["canary"]["artifact"]["uri"].replace("-dev/", "-prod/")
+    prod_churn = next(m for m in platform_of(repo_stack("prod"))["models"] if m["name"] == "churn")
+    assert (churn["canary"]["weight"], churn["canary"]["replicas"]) == (prod_churn["canary"]["weight"],
+                                                                         prod_churn["canary"]["replicas"])
+
+
+def test_unmapped_bucket_is_refused_with_the_reason(tmp_path: Path) -> None:
+    root = _repo_project(tmp_path)
+    text = (root / "Pulumi.prod.yaml").read_text()
+    start = text.index("    promotion:")
+    end = text.index("    teams:")
+    (root / "Pulumi.prod.yaml").write_text(text[:start] + text[end:])
+    with pytest.raises(PromotionError, match=r"churn.version|churn.artifact.uri: dev serves it from "
+                                             r"s3://example-models-dev/, prod from s3://example-models-prod/"):
+        promote("dev", "prod", ["churn"], root, plan=False)
+    assert (root / "Pulumi.prod.yaml").read_text() == text[:start] + text[end:]
+
+
+def test_crlf_line_endings_and_target_comments_survive_and_source_comments_stay_out(tmp_path: Path) -> None:
+    root = _repo_project(tmp_path)
+    dev = (root / "Pulumi.dev.yaml").read_text().replace(
+        'version: "v13"', 'version: "v13"  # SOURCE-ONLY COMMENT')
+    (root / "Pulumi.dev.yaml").write_text(dev)
+    prod_text = (root / "Pulumi.prod.yaml").read_text()
+    (root / "Pulumi.prod.yaml").write_bytes(prod_text.replace("\n", "\r\n").encode())
+    promote("dev", "prod", ["churn"], root, plan=False)
+    after = (root / "Pulumi.prod.yaml").read_bytes()
+    assert after.count(b"\r\n") == after.count(b"\n"), "CRLF kept on every line"
+    text = after.decode().replace("\r\n", "\n")
+    assert "SOURCE-ONLY COMMENT" not in text
+    assert all(line.split("#", 1)[1] in text for line in prod_text.splitlines() if "#" in line)
+
+
+def test_a_second_promote_at_the_same_time_is_refused(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    root = _repo_project(tmp_path)
+    fd = os.open(root / ".Pulumi.prod.yaml.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(PromotionError, match="another promote into Pulumi.prod.yaml is running"):
+            promote("dev", "prod", ["churn"], root, plan=False)
+    finally:
+        os.close(fd)
+    assert promote("dev", "prod", ["churn"], root, plan=False).changed
+
+
+def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    root = _repo_project(tmp_path)
+    before = (root / "Pulumi.prod.yaml").read_text()
+
+    def crash(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        promote("dev", "prod", ["churn"], root, plan=False)
+    assert (root / "Pulumi.prod.yaml").read_text() == before
+    assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []

@@ -14,6 +14,7 @@ from .gateway import GatewayConfig
 from .logging import LoggingConfig
 from .models import ImageRef, ModelConfig, TeamConfig
 from .monitoring import MonitoringConfig
+from .promotion import PromotionConfig
 
 
 class PlatformConfig(StrictModel):
@@ -32,6 +33,8 @@ class PlatformConfig(StrictModel):
     #: The image of the models' download init container (default: the pinned KServe storage-initializer in
     #: `catalog/runtimes.py`); e.g. the same image by digest (`kserve/storage-initializer@sha256:...`) or a mirror.
     storage_initializer_image: Optional[ImageRef] = None
+    #: How `serving promote` maps another stack's artifact locations onto this stack's (config/promotion.py).
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
 
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
