@@ -127,12 +127,12 @@ def _fresh(value: Any) -> Any:
         out = CommentedMap()
         for k, v in value.items():
             out[str(k)] = _fresh(v)
-        if getattr(value, "fa", None) is not None and value.fa.flow_style():
+        if _flow(value):
             out.fa.set_flow_style()
         return out
     if isinstance(value, list):
         seq = CommentedSeq(_fresh(v) for v in value)
-        if getattr(value, "fa", None) is not None and value.fa.flow_style():
+        if _flow(value):
             seq.fa.set_flow_style()
         return seq
     if isinstance(value, bool) or value is None:
@@ -144,6 +144,11 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, str):
         return type(value)(str(value)) if type(value) is not str else value
     return value
+
+
+def _flow(node: Any) -> bool:
+    fa = getattr(node, "fa", None)
+    return bool(fa is not None and fa.flow_style())
 
 
 def _set(node: Any, path: str, value: Any) -> bool:
