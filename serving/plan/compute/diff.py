@@ -480,6 +480,10 @@ def revision_checkout(rev: str, root: Path = REPO_ROOT) -> Iterator[tuple[Path, 
         _git(toplevel, "worktree", "prune", check=False)
 
 
+#: Seconds the base revision's plan may take (SERVING_PLAN_BASE_TIMEOUT overrides): a hanging base is stopped.
+BASE_PLAN_TIMEOUT = 900.0
+
+
 def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[str] = None) -> Plan:
     """The plan of `stack` made by the checkout's own code: its `python -m serving plan --stack STACK --json`,
     run with the current interpreter (the project's .venv) and the checkout as working directory. A stack with
@@ -489,10 +493,16 @@ def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[st
         return empty_plan(stack, project)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    proc = subprocess.run(
-        [python or sys.executable, "-m", "serving", "plan", "--stack", stack, "--json"],
-        cwd=checkout, env=env, capture_output=True, text=True,
-    )
+    timeout = float(os.environ.get("SERVING_PLAN_BASE_TIMEOUT", BASE_PLAN_TIMEOUT))
+    try:
+        proc = subprocess.run(
+            [python or sys.executable, "-m", "serving", "plan", "--stack", stack, "--json"],
+            cwd=checkout, env=env, capture_output=True, text=True, timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:  # the child is killed by subprocess.run
+        raise DiffError(f"the plan of {stack} at {label} did not finish within {timeout:g} s and was stopped: the base "
+                        f"revision's program hangs (or this machine is very slow); set SERVING_PLAN_BASE_TIMEOUT="
+                        f"<seconds> to wait longer", exit_code=1) from None
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise DiffError(f"the plan of {stack} at {label} failed (exit {proc.returncode}):\n{tail}", exit_code=1)

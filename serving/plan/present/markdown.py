@@ -35,6 +35,11 @@ def _cost_cell(diff: PlanDiff) -> str:
     return f"{signed(d.monthly_desired, 'mo')}{bound}"
 
 
+def _name(stack: str) -> str:
+    """A stack name as HTML code: escaped (stack names come from file names, which a pull request controls)."""
+    return f"<code>{html.escape(stack)}</code>"
+
+
 def _section(stack: str, c: Change, command: str) -> list[str]:
     title = f"<code>{OP_SYMBOLS[c.op].strip() or ' '} {c.op}</code> {html.escape(subject(c.state))}"
     if c.replacements:
@@ -42,7 +47,7 @@ def _section(stack: str, c: Change, command: str) -> list[str]:
     body = change_body(c)
     if len(body) > MAX_BODY_LINES:
         more = len(body) - MAX_BODY_LINES
-        body = body[:MAX_BODY_LINES] + [f"... {more} more lines: run `{command}`"]
+        body = body[:MAX_BODY_LINES] + [f"... {more} more lines: run {command}"]
     lines = ["<details>", f"<summary>{title}</summary>", "", f"`{c.state.type}` `{c.state.name}`", ""]
     if c.replacements:
         lines += [f"- `{r.path}`: {html.escape(r.source)}" for r in c.replacements] + [""]
@@ -67,24 +72,24 @@ def render_markdown(diffs: Iterable[PlanDiff], *, title: str = "Deploy plan") ->
     for d in diffs:
         n = d.change_summary()
         out.append(
-            f"| `{d.stack}` | {n.get(OP_CREATE, 0)} | {n.get(OP_UPDATE, 0)} | {n.get(OP_REPLACE, 0)} | "
+            f"| {_name(d.stack)} | {n.get(OP_CREATE, 0)} | {n.get(OP_UPDATE, 0)} | {n.get(OP_REPLACE, 0)} | "
             f"{n.get(OP_DELETE, 0)} | {n.get('same', 0)} | {_cost_cell(d)} |"
         )
     out.append("")
     warnings = [(d.stack, w) for d in diffs for w in d.warnings]
     if warnings:
         out += ["> [!WARNING]"]
-        out += [f"> **{stack}**: {html.escape(w)}  " for stack, w in warnings]
+        out += [f"> **{html.escape(stack)}**: {html.escape(w)}  " for stack, w in warnings]
         out.append("")
     for d in diffs:
         command = f"python -m serving plan --stack {d.stack} --base <base>"
-        out += [f"### `{d.stack}`", ""]
+        out += [f"### {_name(d.stack)}", ""]
         if not d.changed:
             out += ["No changes.", ""]
         for c in d.changed:
             out += _section(d.stack, c, command) + [""]
         if d.cost is not None:
-            out += ["<details>", f"<summary>Cost of <code>{d.stack}</code>: {html.escape(delta_summary(d.cost))}</summary>", ""]
+            out += ["<details>", f"<summary>Cost of {_name(d.stack)}: {html.escape(delta_summary(d.cost))}</summary>", ""]
             out += [f"- {html.escape(line.strip())}" for line in _cost_detail(d.cost)]
             out += ["", "</details>", ""]
     text = "\n".join(out).rstrip("\n") + "\n"
