@@ -108,7 +108,7 @@ def test_no_capable_fleet_is_an_error(two_fleets: dict[str, Any]) -> None:
     two_fleets["models"][0]["artifact"] = {"uri": "s3://example-models-dev/onnx/1"}
     (line,) = errors(two_fleets)
     assert line == (f"{SOURCE}: serving:platform.models[0].shared: model 'tab-00' fits on no fleet: no fleet of team "
-                    f"'{TEAM}' runs triton (declare one under fleets, or drop shared)")
+                    f"'{TEAM}' runs triton (declare one under fleets, or drop shared) (models[0] is tab-00)")
 
 
 def test_shared_models_cannot_ask_for_dedicated_settings(two_fleets: dict[str, Any]) -> None:
