@@ -123,7 +123,7 @@ def test_unknown_fleet_and_runtime_without_shared_server(two_fleets: dict[str, A
     two_fleets["models"][0]["shared"]["fleet"] = "nope"
     two_fleets["models"][1].update(runtime="tfserving")
     lines = errors(two_fleets)
-    assert f"{SOURCE}: serving:platform.models[0].shared.fleet: unknown fleet 'nope' (fleets: a, b)" in lines
+    assert f"{SOURCE}: serving:platform.models[0].shared.fleet: unknown fleet 'nope' (fleets: a, b) (models[0] is tab-00)" in lines
     assert any(line.startswith(f"{SOURCE}: serving:platform.models[1].shared: runtime 'tfserving' has no shared server")
                for line in lines)
 
