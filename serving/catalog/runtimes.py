@@ -52,7 +52,7 @@ class RuntimePreset:
     #: Writable directories (emptyDir) the server needs under a read-only root filesystem. `/tmp` is always one.
     writable_dirs: tuple[str, ...] = ()
     #: Needs a large /dev/shm (PyTorch/NCCL workers, Triton's Python backend): a memory-backed emptyDir.
-    shared_memory: bool = False  # GPU pods get one whatever the runtime (components/model.py)
+    shared_memory: bool = False  # GPU pods get one whatever the runtime (components/model/workload.py)
     requires_gpu: bool = False
     #: Large-language-model server (streamed responses: long route timeout, long drain on shutdown).
     llm: bool = False

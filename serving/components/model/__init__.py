@@ -1,0 +1,76 @@
+"""One served model: everything it needs to serve traffic safely, from its config entry alone.
+
+`ModelServing` (`serving:model:ModelServing`) is the composition of parts, each in a module of its own:
+- `access`: ServiceAccount, IAM role for `s3://` artifacts (EKS Pod Identity), Hugging Face token Secrets,
+  NetworkPolicy;
+- `workload`: per track (`primary`, `canary`, `shadow`) a Deployment, Service and PodDisruptionBudget, with the
+  artifact download and runtime config files;
+- `traffic`: the HTTPRoute on the shared Gateway and its policies;
+- `scaling`: the HPA or KEDA ScaledObject;
+- `monitoring`: ServiceMonitor and PrometheusRule.
+
+Every part takes the `ModelContext` (`context.py`: the model config, platform config, namespace, names and labels,
+and resource options whose parent is this component) and the outputs of the parts it builds on. Parts create plain
+resources with `parent=` this component, so moving code between parts never changes a URN. A new capability is a
+new part (or a part swapped for another, e.g. an inference-pool route for `traffic`, a shared server for
+`workload`), composed here.
+
+No resource of one model depends on another model's config: names, labels and selectors all derive from the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ...config import ModelConfig, PlatformConfig
+from ..gateway import Gateway
+from .access import Access
+from .context import ModelContext, Track
+from .monitoring import Monitoring
+from .scaling import scaling
+from .traffic import Traffic
+# PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, _fmt: pod facts other workloads share (the fleet's shared
+# servers, components/fleet.py, run their pods the same way).
+from .workload import PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, Workload, WorkloadOutputs, _fmt
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+__all__ = ["ModelServing", "ModelContext", "Track", "WorkloadOutputs", "PRE_STOP_SECONDS", "RUN_AS_USER", "SECURITY_CONTEXT", "_fmt"]
+
+
+class ModelServing(pulumi.ComponentResource):
+    """`serving:model:ModelServing`: everything one model needs to serve traffic."""
+
+    url: str
+
+    def __init__(
+        self,
+        name: str,
+        model: ModelConfig,
+        cfg: PlatformConfig,
+        namespace: str,
+        gateway: Gateway,
+        provider: k8s.Provider,
+        cluster: Optional["Cluster"] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__("serving:model:ModelServing", name, None, opts)
+        self.model = model
+        self.namespace = namespace
+        # A component's depends_on does not reach its children: pass it on (CRDs, namespace, priority class first).
+        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=opts.depends_on if opts else None)
+        self.ctx = ModelContext(name=name, model=model, cfg=cfg, namespace=namespace, opts=child, component=self)
+
+        self.access = Access(self.ctx, cluster)
+        self.workload = Workload(self.ctx, self.access)
+        self.traffic = Traffic(self.ctx, gateway, self.workload)
+        self.autoscaler = scaling(self.ctx, self.workload)
+        self.network_policy = self.access.network_policy()
+        self.monitoring = Monitoring(self.ctx)
+
+        self.url = self.traffic.url
+        self.register_outputs({"url": self.url, "namespace": namespace})

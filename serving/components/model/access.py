@@ -1,0 +1,125 @@
+"""Access part: who the model's pods are and what they may reach.
+
+- a ServiceAccount (token not mounted) named after the model;
+- for `s3://` artifacts on EKS, an IAM role reading only its prefixes (EKS Pod Identity, `components/iam.py`);
+- one Secret per track whose Hugging Face artifact needs a token;
+- a NetworkPolicy: ingress only from the gateway (and Prometheus on the metrics port), egress only DNS, HTTPS and the
+  pod identity agent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, cast
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ... import conventions as cv
+from .. import artifacts
+from ..k8s import meta
+from .context import ModelContext, Track
+
+if TYPE_CHECKING:
+    from ..cluster import Cluster
+
+
+class Access:
+    """Identity, secrets and network policy of one model. `prerequisites` must exist before its pods start."""
+
+    def __init__(self, ctx: ModelContext, cluster: Optional["Cluster"] = None):
+        self.ctx = ctx
+        m = ctx.model
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{ctx.name}-sa",
+            metadata=meta(m.name, ctx.namespace, ctx.labels),
+            automount_service_account_token=False,
+            opts=ctx.opts,
+        )
+        self.artifact_role: Optional[Any] = None
+        self.prerequisites: list[pulumi.Resource] = [self.service_account, *self._artifact_access(cluster)]
+        #: Track name -> Secret holding its Hugging Face token (key `artifacts.HF_TOKEN_KEY`).
+        self.hf_secrets = self._hf_token_secrets()
+        self.prerequisites += list(self.hf_secrets.values())
+
+    def hf_secret_name(self, track: Track) -> str:
+        return f"{self.ctx.model.name}{track.suffix}-hf-token"
+
+    def _artifact_access(self, cluster: Optional["Cluster"]) -> list[pulumi.Resource]:
+        ctx = self.ctx
+        s3 = [ctx.artifact(t) for t in ctx.tracks if ctx.artifact(t).scheme == "s3"]
+        if not s3:
+            return []
+        if cluster is None or cluster.eks_cluster is None:
+            pulumi.log.warn(
+                f"model {ctx.model.name}: cluster.mode is {ctx.cfg.cluster.mode!r}, so no IAM role is created for its "
+                f"s3:// artifact; the download uses the pod's default AWS credentials (give ServiceAccount "
+                f"{ctx.namespace}/{ctx.model.name} read access to the prefix yourself, e.g. a pod identity association)",
+                resource=ctx.component,
+            )
+            return []
+        from ..iam import pod_identity_role
+
+        identity = pod_identity_role(
+            f"{ctx.name}-artifacts",
+            cluster,
+            ctx.namespace,
+            ctx.model.name,
+            policy_json=artifacts.s3_read_policy(s3),
+            parent=ctx.component,
+            depends_on=[self.service_account],
+        )
+        self.artifact_role = identity.role
+        return [identity.association]
+
+    def _hf_token_secrets(self) -> dict[str, k8s.core.v1.Secret]:
+        ctx = self.ctx
+        out: dict[str, k8s.core.v1.Secret] = {}
+        for track in ctx.tracks:
+            artifact = ctx.artifact(track)
+            token = artifact.hf_token or (ctx.model.artifact.hf_token if artifact.scheme == "hf" else None)
+            if artifact.scheme != "hf" or token is None:
+                continue
+            out[track.name] = k8s.core.v1.Secret(
+                f"{ctx.name}{track.suffix}-hf-token",
+                metadata=meta(self.hf_secret_name(track), ctx.namespace, ctx.labels),
+                type="Opaque",
+                string_data={artifacts.HF_TOKEN_KEY: pulumi.Output.secret(token.get_secret_value())},
+                opts=ctx.opts,
+            )
+        return out
+
+    def network_policy(self) -> k8s.networking.v1.NetworkPolicy:
+        ctx = self.ctx
+        m = ctx.model
+
+        def from_namespace(ns: str) -> dict[str, Any]:
+            return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
+
+        ingress = [{"from": [from_namespace(cv.GATEWAY_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.port}]}]
+        if ctx.metrics_path is not None:
+            ingress.append({"from": [from_namespace(cv.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.metrics_port}]})
+        egress: list[dict[str, Any]] = [
+            {
+                "to": [{**from_namespace("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            },
+            # Artifact downloads (S3, Hugging Face) and AWS APIs.
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+        ]
+        if ctx.cfg.cluster.mode == "eks":
+            # The EKS Pod Identity agent on the node (link-local; https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html).
+            egress.append({
+                "to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}, {"ipBlock": {"cidr": "fd00:ec2::23/128"}}],
+                "ports": [{"protocol": "TCP", "port": 80}],
+            })
+        return k8s.networking.v1.NetworkPolicy(
+            f"{ctx.name}-netpol",
+            metadata=meta(m.name, ctx.namespace, ctx.labels),
+            spec=cast(k8s.networking.v1.NetworkPolicySpecArgsDict, {
+                "podSelector": {"matchLabels": {cv.MODEL_LABEL: m.name}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress,
+                "egress": egress,
+            }),
+            opts=ctx.opts,
+        )
