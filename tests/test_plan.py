@@ -181,7 +181,7 @@ def test_manifests_one_valid_yaml_per_object(dev_plan: Plan, tmp_path: Path) -> 
     releases = [s for s in dev_plan.resources if s.type in HELM_CHART_TYPES]
     assert objects and releases
     assert len(written) == len(objects) + len(releases)
-    assert sorted(p.name for p in out.glob("*.yaml")) == sorted(p.name for p in written)
+    assert sorted(out.rglob("*.yaml")) == sorted(written)
     for path in written:
         docs = list(yaml.safe_load_all(path.read_text()))
         assert len(docs) == 1, path.name
@@ -195,6 +195,8 @@ def test_manifests_one_valid_yaml_per_object(dev_plan: Plan, tmp_path: Path) -> 
         assert meta["name"]
         expected = ".".join([doc["kind"].lower(), *([meta["namespace"]] if "namespace" in meta else []), meta["name"]])
         assert path.name == expected + ".yaml"
+        if path.parent != out:  # an object a release installs: in the release's folder
+            assert (out / f"{path.parent.name}.yaml").is_file()
     assert (out / f"deployment.team-nlp.llama-chat.yaml").is_file()
     assert (out / "namespace.team-nlp.yaml").is_file()  # cluster-scoped: no namespace in the name
 
@@ -222,7 +224,7 @@ def test_cli_plan_tree_json_and_manifests(tmp_path: Path) -> None:
     result = run_cli("plan", "--stack", "dev", "--manifests", str(tmp_path / "m"))
     assert result.returncode == 0, result.stderr
     assert result.stdout == tree.stdout
-    assert len(list((tmp_path / "m").glob("*.yaml"))) == len(manifest_documents(capture_plan("dev")))
+    assert len(list((tmp_path / "m").rglob("*.yaml"))) == len(manifest_documents(capture_plan("dev")))
 
 
 def test_cli_schema() -> None:
@@ -250,7 +252,7 @@ def test_secrets_print_as_secret_everywhere(secret_root: Path, tmp_path: Path) -
     assert repr(secrets[0]) == str(secrets[0]) == "[secret]"
     texts = {"tree": render_tree(plan), "json": render_json(plan), "repr": repr(plan)}
     write_manifests(plan, tmp_path / "m")
-    texts.update({p.name: p.read_text() for p in (tmp_path / "m").glob("*.yaml")})
+    texts.update({str(p.relative_to(tmp_path)): p.read_text() for p in (tmp_path / "m").rglob("*.yaml")})
     for name, text in texts.items():
         assert SECRET_PLACEHOLDER not in text, name
     assert '"[secret]"' in texts["json"]

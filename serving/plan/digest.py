@@ -48,6 +48,7 @@ def state_json(state: ResourceState) -> dict[str, Any]:
         "deletedWith": state.deleted_with,
         "importID": state.import_id,
         "customTimeouts": dict(state.custom_timeouts),
+        "chartRelease": state.chart_release,
     }
     out.update({k: v for k, v in optional.items() if v})
     return out
@@ -127,6 +128,7 @@ def state_from_json(doc: Mapping[str, Any]) -> ResourceState:
         custom_timeouts=dict(doc.get("customTimeouts") or {}),
         remote=bool(doc.get("remote")),
         external=bool(doc.get("external")),
+        chart_release=doc.get("chartRelease") or "",
     )
 
 

@@ -79,6 +79,8 @@ class ResourceState:
     version: str = ""
     #: Read with `.get()` (a `read` step) rather than registered.
     external: bool = False
+    #: For an object a Helm release installs (rendered offline, `serving.plan.compute.charts`): the release's URN.
+    chart_release: str = ""
 
     @property
     def package(self) -> str:

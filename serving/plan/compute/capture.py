@@ -469,8 +469,12 @@ def capture_plan(
     *,
     program: Optional[Path] = None,
     validate: bool = True,
+    charts: bool = True,
+    charts_dir: Optional[Path] = None,
 ) -> Plan:
-    """The offline plan of `stack`: read `root/Pulumi.<stack>.yaml`, validate it, run the program, capture.
+    """The offline plan of `stack`: read `root/Pulumi.<stack>.yaml`, validate it, run the program, capture, and
+    (with `charts`) render every Helm release's objects into it (`serving.plan.compute.charts`, charts from
+    `charts_dir` or the default folder).
 
     Raises `serving.stackfile.UnknownStackError` (no such stack), `serving.config.ConfigError` (invalid config;
     nothing is run), `ProgramError` (the program failed) or `PlanError`.
@@ -479,7 +483,12 @@ def capture_plan(
     sf = read_stack(stack, root)
     if validate:
         validate_stack_file(sf)
-    return run_program(sf, root, program)
+    plan = run_program(sf, root, program)
+    if not charts:
+        return plan
+    from .charts import chart_source, render_charts
+
+    return render_charts(plan, chart_source(root, charts_dir))
 
 
 def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:

@@ -46,6 +46,7 @@ from ..model import (
     stack_ref,
     tree_order,
 )
+from .charts import CACHE_ENV, CHARTS_ENV, chart_source
 from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
 from ..values import SECRET_TEXT, UNKNOWN, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, lookup, to_plain
 
@@ -493,6 +494,12 @@ def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[st
         return empty_plan(stack, project)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The checkout is a temporary worktree: it renders charts from the same folder and shares this checkout's cache.
+    source = chart_source(REPO_ROOT)
+    if source.charts_dir is not None:
+        env.setdefault(CHARTS_ENV, str(source.charts_dir))
+    if source.cache_dir is not None:
+        env.setdefault(CACHE_ENV, str(source.cache_dir))
     timeout = float(os.environ.get("SERVING_PLAN_BASE_TIMEOUT", BASE_PLAN_TIMEOUT))
     try:
         proc = subprocess.run(

@@ -1,5 +1,9 @@
 """Kubernetes manifests of a plan (`plan --manifests DIR`): one YAML file per Kubernetes object and Helm release.
 
+The program's objects and the releases are files at the top (`<kind>.<namespace>.<name>.yaml`,
+`helm.<namespace>.<release>.yaml`); the objects a release installs (rendered, `serving.plan.compute.charts`) are in
+a folder named after the release file, `helm.<namespace>.<release>/<kind>.<namespace>.<name>.yaml`.
+
 Deterministic (same plan -> byte-identical files); secrets print as "[secret]".
 """
 
@@ -73,8 +77,9 @@ def helm_release(state: ResourceState) -> dict[str, Any]:
 
 
 def manifest_documents(plan: Plan) -> dict[str, dict[str, Any]]:
-    """File name -> document for every Kubernetes object and Helm release of the plan."""
+    """File name (relative path) -> document for every Kubernetes object and Helm release of the plan."""
     docs: dict[str, dict[str, Any]] = {}
+    release_folders: dict[str, str] = {}
 
     def add(name: str, doc: dict[str, Any], state: ResourceState) -> None:
         if name in docs:  # same kind, namespace and name in two API groups: tell them apart by the type token
@@ -84,10 +89,12 @@ def manifest_documents(plan: Plan) -> dict[str, dict[str, Any]]:
     for state in plan.resources:
         if state.type in HELM_CHART_TYPES:
             release = helm_release(state)
-            add(f"helm.{_slug(release['namespace'])}.{_slug(release['name'])}.yaml", release, state)
+            release_folders[state.urn] = f"helm.{_slug(release['namespace'])}.{_slug(release['name'])}"
+            add(f"{release_folders[state.urn]}.yaml", release, state)
         elif is_kubernetes_object(state):
             manifest = kubernetes_manifest(state)
-            add(kubernetes_file_name(state, manifest), manifest, state)
+            folder = release_folders.get(state.chart_release, "")
+            add(f"{folder}/" * bool(folder) + kubernetes_file_name(state, manifest), manifest, state)
     return dict(sorted(docs.items()))
 
 
@@ -118,12 +125,16 @@ def write_manifests(plan: Plan, directory: Path) -> list[Path]:
         marker.write_text("Written by `python -m serving plan --manifests`; stale files here are deleted.\n")
     docs = manifest_documents(plan)
     if marker.exists():
-        for old in sorted(directory.glob("*.yaml")):
-            if old.name not in docs:
+        for old in sorted(directory.rglob("*.yaml")):
+            if old.relative_to(directory).as_posix() not in docs:
                 old.unlink()
+        for folder in sorted(directory.glob("helm.*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
     written = []
     for name, doc in docs.items():
         path = directory / name
+        path.parent.mkdir(exist_ok=True)
         path.write_text(to_yaml(doc))
         written.append(path)
     return written

