@@ -6,8 +6,9 @@ and returns a `Plan` of every registered resource with its inputs, options and d
 
 Isolation: a capture runs on its own thread with a fresh `contextvars` context and event loop, so the SDK's
 process-global state (mocks, config, root stack resource) never leaks into the caller or into the next capture.
-The program's own packages (e.g. `serving`) are imported fresh from `root` for each capture and the caller's
-modules are restored afterwards, so plans of two checkouts can be captured in one process. Captures are
+The program's own packages (e.g. `serving`) are imported from `root` for the capture and the caller's modules are
+restored afterwards, so plans of two checkouts can be captured in one process; a package the caller already
+imported from `root` itself is used as it is (not imported twice). Captures are
 serialized by a lock (cwd, sys.path and sys.modules are process-wide).
 """
 
@@ -341,10 +342,20 @@ def _top_level_names(root: Path) -> set[str]:
     return names
 
 
+def _imported_from(package: str, root: Path) -> bool:
+    """`package` is imported, from `root/<package>` (symlinks resolved)."""
+    module = sys.modules.get(package)
+    location = getattr(module, "__file__", None)
+    return location is not None and Path(location).resolve().parent == (root / package).resolve()
+
+
 @contextlib.contextmanager
 def _program_environment(root: Path) -> Iterator[None]:
-    """cwd = root, root first on sys.path, the program's packages imported fresh; all restored afterwards."""
-    names = _top_level_names(root)
+    """cwd = root, root first on sys.path, the program's packages imported fresh; all restored afterwards.
+
+    A package already imported from `root` itself (the usual case: `python -m serving plan` of this checkout) is
+    kept as it is rather than imported a second time; only another checkout's packages are swapped in and out."""
+    names = {name for name in _top_level_names(root) if not _imported_from(name, root)}
 
     def ours(module: str) -> bool:
         return module.split(".", 1)[0] in names

@@ -269,7 +269,9 @@ def _ignored(path: str, ignore: Iterable[str]) -> bool:
 def _compare(old: ResourceState, new: ResourceState, provider_inputs: Optional[Mapping[str, Any]] = None) -> Change:
     changes = [c for c in property_changes(old.inputs, new.inputs) if not _ignored(c.path, new.ignore_changes)]
     reasons: list[Replacement] = []
-    if changes:
+    # An object a Helm release installs is not the engine's to replace: `helm upgrade` patches it in place (and fails
+    # on a change to an immutable field), so its changes are updates whatever pulumi-kubernetes would do alone.
+    if changes and not new.chart_release:
         reasons = [
             r for r in replacements(new.type, old.inputs, new.inputs, new.replace_on_changes, equal=_same,
                                     provider_inputs=provider_inputs)
