@@ -64,6 +64,10 @@ class Platform(pulumi.ComponentResource):
                                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.teams[t.name], self.gateway]))
             for t in cfg.teams
         } if cfg.gateway.backend_tls else {}
+        # Where each shared model runs (serving/placement.py): computed from the config alone, before any model.
+        placement = place(cfg).fleet_of
+        fleets = {f.name: f for f in cfg.fleets}
+        self.placement = placement
         self.models = {
             m.name: ModelServing(
                 f"{name}-model-{m.name}",
@@ -76,13 +80,14 @@ class Platform(pulumi.ComponentResource):
                 # Monitoring first: it brings the CRDs (ServiceMonitor, PrometheusRule, KEDA's ScaledObject) models use.
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    depends_on=[self.teams[m.team], self.node_pools, self.serving_priority, self.monitoring, self.autoscaling],
+                    depends_on=[self.teams[m.team], self.node_pools, self.serving_priority, self.monitoring, self.autoscaling,
+                                *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else [])],
                 ),
+                fleet=fleets.get(placement.get(m.name, "")),
             )
             for m in cfg.models
         }
         # Shared servers after the models placed on them (their Secrets: store credentials, tokens).
-        self.placement = place(cfg).fleet_of
         self.fleets = {
             f.name: ModelFleet(
                 f"{name}-fleet-{f.name}", f, [m for m in cfg.models if self.placement.get(m.name) == f.name], cfg,

@@ -5,8 +5,9 @@
   prefixes of the models placed on the fleet (EKS Pod Identity);
 - a Deployment whose pods load every placed model individually, each from its own artifact: one download init
   container per model (`fetch-<model>`, KServe's storage initializer, with only that model's store credentials) writes
-  `<repository>/<model>/`; MLServer then finds one `model-settings.json` per model folder (written from the fleet's
-  ConfigMap, the fleet's model list), Triton loads exactly the `--load-model` names (explicit model control);
+  `<repository>/<model>/`; MLServer then finds one `model-settings.json` per model folder (written by that init
+  container: name, implementation, version), Triton loads exactly the `--load-model` names (explicit model control).
+  The init containers (and Triton's arguments) are the fleet's model list: adding a model updates this Deployment;
 - a Service (HTTP, gRPC as h2c, metrics), a PodDisruptionBudget, a NetworkPolicy (ingress from the gateway and
   Prometheus only; egress DNS and exactly the artifact stores its models use), a ServiceMonitor (the runtimes label
   their metrics with the model: MLServer `model_name`, Triton `model`) and a PrometheusRule for the fleet's pods.
@@ -35,37 +36,33 @@ from . import artifacts
 from .k8s import custom_resource, meta
 from .backend_tls import PodTls, workload_tls
 from .server_secrets import server_secrets
-from .model import PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT
-from .model import _fmt as fmt
+from .model.workload import GRPC_SERVICE_PORT, PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT
+from .model.workload import _fmt as fmt
 
 if TYPE_CHECKING:
     from .cluster import Cluster
 
 #: Where the init containers mount the model repository volume.
 STORE = artifacts.STORE_MOUNT
-#: Where the init containers read the fleet's model settings (MLServer).
-SETTINGS_DIR = "/etc/fleet-models"
-#: The Service's gRPC port (the container's gRPC port is the runtime's).
-GRPC_SERVICE_PORT = 9000
 
 
 def fleet_download_script(settings_file: Optional[str]) -> str:
-    """Download one model into `<store>/$MODEL_NAME/` (skipped when a complete copy of the same URI is there), then,
-    for MLServer, put its model-settings.json beside it."""
+    """Download one model into `<store>/$MODEL_NAME/` (skipped when a container restart finds a complete copy of the
+    same URI there), then, for MLServer, write its model-settings.json beside it."""
     dest = f'{STORE}/"$MODEL_NAME"'
     target = f'{dest}/artifact' if settings_file else dest
     marker = f'{STORE}/."$MODEL_NAME"{artifacts.DONE_MARKER}'
-    copy = f'cp "{SETTINGS_DIR}/$MODEL_NAME.json" {dest}/{settings_file}\n' if settings_file else ""
+    settings = f'printf \'%s\' "$MODEL_SETTINGS" > {dest}/{settings_file}\n' if settings_file else ""
     return f"""set -eu
 if [ -f {marker} ] && [ "$(cat {marker})" = "$ARTIFACT_URI" ]; then
   echo "model $MODEL_NAME already in the repository volume: not downloading"
-  exit 0
+else
+  rm -rf {dest} {marker}
+  mkdir -p {dest}
+  {artifacts.STORAGE_INITIALIZER_ENTRYPOINT} "$ARTIFACT_URI" {target}
+  printf '%s' "$ARTIFACT_URI" > {marker}
 fi
-rm -rf {dest} {marker}
-mkdir -p {dest}
-{artifacts.STORAGE_INITIALIZER_ENTRYPOINT} "$ARTIFACT_URI" {target}
-{copy}printf '%s' "$ARTIFACT_URI" > {marker}
-"""
+{settings}"""
 
 
 def mlserver_settings(model: ModelConfig) -> dict[str, Any]:
@@ -115,9 +112,6 @@ class ModelFleet(pulumi.ComponentResource):
             automount_service_account_token=False, opts=self.child,
         )
         prereqs: list[pulumi.Resource] = [self.service_account, *self._artifact_access(name, cluster)]
-        self.settings = self._settings(name)
-        if self.settings is not None:
-            prereqs.append(self.settings)
         self.secrets = server_secrets(name, self.object_name, namespace, self.labels, fleet, self.child)
         prereqs += self.secrets.resources
         self.tls: Optional[PodTls] = None
@@ -194,21 +188,9 @@ class ModelFleet(pulumi.ComponentResource):
         )
         return [identity.association]
 
-    def _settings(self, name: str) -> Optional[k8s.core.v1.ConfigMap]:
-        """The fleet's model list: one model-settings.json per model (MLServer); Triton's is its `--load-model`s."""
-        if not self.runtime.settings_file:
-            return None
-        data = {
-            f"{m.name}.json": json.dumps(mlserver_settings(m), sort_keys=True)
-            for m in self.models if m.runtime != "mlserver"  # plain `mlserver`: the artifact brings its own
-        }
-        return k8s.core.v1.ConfigMap(
-            f"{name}-models", metadata=meta(f"{self.object_name}-models", self.namespace, self.labels),
-            data=data, opts=self.child,
-        )
-
     def _repository_volume(self) -> dict[str, Any]:
-        size_gi = sum(m.artifact.cache_size_gi for m in self.models if m.artifact.downloaded) or 1
+        # The models plus 20% and 1 GiB of headroom (as a dedicated model's cache volume), whole GiB.
+        size_gi = math.ceil(sum(m.artifact.size_gi for m in self.models) * 1.2 + 1)
         if size_gi >= 10:
             return {"name": "repository", "ephemeral": {"volumeClaimTemplate": {
                 "metadata": {"labels": dict(self.labels)},
@@ -236,9 +218,9 @@ class ModelFleet(pulumi.ComponentResource):
             store_for_env: Optional[str] = store_secret
         else:
             store_for_env = store_secret
+        # MLServer: the model's model-settings.json, written beside its files (plain `mlserver`: the artifact has one).
         settings = self.runtime.settings_file if m.runtime != "mlserver" else None
-        if settings:
-            mounts.append({"name": "settings", "mountPath": SETTINGS_DIR, "readOnly": True})
+        settings_env = [{"name": "MODEL_SETTINGS", "value": json.dumps(mlserver_settings(m), sort_keys=True)}] if settings else []
         container = artifacts.download_container(
             a, "repository", SECURITY_CONTEXT,
             image=self.cfg.storage_initializer_image or STORAGE_INITIALIZER_IMAGE,
@@ -247,7 +229,7 @@ class ModelFleet(pulumi.ComponentResource):
             store_secret=None,  # the GCS key is mounted above under the model's own volume name
             container_name=f"fetch-{m.name}",
             script=fleet_download_script(settings),
-            extra_env=[{"name": "MODEL_NAME", "value": m.name}, *artifacts.credential_env(a, store_for_env)],
+            extra_env=[{"name": "MODEL_NAME", "value": m.name}, *settings_env, *artifacts.credential_env(a, store_for_env)],
             extra_mounts=mounts,
         )
         return container, volumes
@@ -272,8 +254,6 @@ class ModelFleet(pulumi.ComponentResource):
         f = self.fleet
         values = {"model_dir": MODEL_DIR, "port": self.port, "metrics_port": self.metrics_port, "gpus": f.gpus}
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}}, self._repository_volume()]
-        if self.settings is not None:
-            volumes.append({"name": "settings", "configMap": {"name": f"{self.object_name}-models", "defaultMode": 0o444}})
         init: list[dict[str, Any]] = []
         for m in self.models:
             container, own_volumes = self._fetch(m)
@@ -418,8 +398,8 @@ class ModelFleet(pulumi.ComponentResource):
                 "annotations": {
                     "summary": f"A pod of model fleet {self.fleet.name} has not been ready for 20 minutes",
                     "description": f"Pod {{{{ $labels.pod }}}} of {self.namespace}/{self.object_name} has not loaded all its models "
-                                   f"({', '.join(m.name for m in self.models)}): check `kubectl -n {self.namespace} logs "
-                                   f"{{{{ $labels.pod }}}} --all-containers`.",
+                                   f"(a fetch-<model> init container or the server's log says which): check `kubectl -n "
+                                   f"{self.namespace} logs {{{{ $labels.pod }}}} --all-containers`.",
                 },
             }]}]},
             self.child,

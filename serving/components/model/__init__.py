@@ -26,11 +26,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ...config import ModelConfig, PlatformConfig
+from ...config.fleets import FleetConfig
 from ..gateway import Gateway
 from .access import Access
 from .context import ModelContext, Track
 from .monitoring import Monitoring
 from .scaling import scaling
+from .shared import SharedWorkload
 from .traffic import Traffic
 # PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, _fmt: pod facts other workloads share (the fleet's shared
 # servers, components/fleet.py, run their pods the same way).
@@ -57,7 +59,9 @@ class ModelServing(pulumi.ComponentResource):
         provider: k8s.Provider,
         cluster: Optional["Cluster"] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        fleet: Optional[FleetConfig] = None,
     ):
+        """`fleet`: the shared server fleet the model is placed on (`models[].shared`, `serving/placement.py`)."""
         super().__init__("serving:model:ModelServing", name, None, opts)
         self.model = model
         self.namespace = namespace
@@ -65,12 +69,24 @@ class ModelServing(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=opts.depends_on if opts else None)
         self.ctx = ModelContext(name=name, model=model, cfg=cfg, namespace=namespace, opts=child, component=self)
 
-        self.access = Access(self.ctx, cluster)
-        self.workload = Workload(self.ctx, self.access)
-        self.traffic = Traffic(self.ctx, gateway, self.workload)
-        self.autoscaler = scaling(self.ctx, self.workload)
-        self.network_policy = self.access.network_policy()
-        self.monitoring = Monitoring(self.ctx)
+        self.workload: WorkloadOutputs
+        if fleet is not None:
+            # On a shared fleet: the fleet's pods serve it (`shared.py`); the model keeps its route, policies, alerts.
+            self.access = Access(self.ctx, cluster, identity=False)
+            self.workload = SharedWorkload(self.ctx, fleet)
+            self.traffic = Traffic(self.ctx, gateway, self.workload)
+            self.autoscaler = None
+            self.network_policy = None
+            self.monitoring = Monitoring(self.ctx, scrape=False)
+        else:
+            self.access = Access(self.ctx, cluster)
+            self.workload = Workload(self.ctx, self.access)
+            self.traffic = Traffic(self.ctx, gateway, self.workload)
+            self.autoscaler = scaling(self.ctx, self.workload)
+            tls = self.workload.tls or {}
+            self.network_policy = self.access.network_policy(
+                sorted({p for t in tls.values() for p in t.ingress_ports}) or None)
+            self.monitoring = Monitoring(self.ctx)
 
         self.url = self.traffic.url
         self.register_outputs({"url": self.url, "namespace": namespace})

@@ -26,27 +26,54 @@ if TYPE_CHECKING:
 class Access:
     """Identity, secrets and network policy of one model. `prerequisites` must exist before its pods start."""
 
-    def __init__(self, ctx: ModelContext, cluster: Optional["Cluster"] = None):
+    def __init__(self, ctx: ModelContext, cluster: Optional["Cluster"] = None, *, identity: bool = True):
+        """`identity` False (a model on a shared fleet): only the artifact's Secrets; the fleet's ServiceAccount, IAM
+        role and NetworkPolicy serve its pods."""
         self.ctx = ctx
         m = ctx.model
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{ctx.name}-sa",
-            metadata=meta(m.name, ctx.namespace, ctx.labels),
-            automount_service_account_token=False,
-            opts=ctx.opts,
-        )
         self.artifact_role: Optional[Any] = None
-        self.prerequisites: list[pulumi.Resource] = [self.service_account, *self._artifact_access(cluster)]
+        self.prerequisites: list[pulumi.Resource] = []
+        if identity:
+            self.service_account = k8s.core.v1.ServiceAccount(
+                f"{ctx.name}-sa",
+                metadata=meta(m.name, ctx.namespace, ctx.labels),
+                automount_service_account_token=False,
+                opts=ctx.opts,
+            )
+            self.prerequisites += [self.service_account, *self._artifact_access(cluster)]
         #: Track name -> Secret holding its Hugging Face token (key `artifacts.HF_TOKEN_KEY`).
         self.hf_secrets = self._hf_token_secrets()
         self.prerequisites += list(self.hf_secrets.values())
+        #: Track name -> Secret holding its artifact store's credentials from stack secrets (S3-compatible, GCS).
+        self.store_secrets = self._store_secrets()
+        self.prerequisites += list(self.store_secrets.values())
 
     def hf_secret_name(self, track: Track) -> str:
         return f"{self.ctx.model.name}{track.suffix}-hf-token"
 
+    def store_secret_name(self, track: Track) -> str:
+        """The Secret the platform writes for a track's store credentials given as stack secrets."""
+        return f"{self.ctx.model.name}{track.suffix}-store"
+
+    def _store_secrets(self) -> dict[str, k8s.core.v1.Secret]:
+        ctx = self.ctx
+        out: dict[str, k8s.core.v1.Secret] = {}
+        for track in ctx.tracks:
+            data = artifacts.store_secret_data(ctx.artifact(track))
+            if data is None:
+                continue
+            out[track.name] = k8s.core.v1.Secret(
+                f"{ctx.name}{track.suffix}-store",
+                metadata=meta(self.store_secret_name(track), ctx.namespace, ctx.labels),
+                type="Opaque",
+                string_data={k: pulumi.Output.secret(v) for k, v in sorted(data.items())},
+                opts=ctx.opts,
+            )
+        return out
+
     def _artifact_access(self, cluster: Optional["Cluster"]) -> list[pulumi.Resource]:
         ctx = self.ctx
-        s3 = [ctx.artifact(t) for t in ctx.tracks if ctx.artifact(t).scheme == "s3"]
+        s3 = [ctx.artifact(t) for t in ctx.tracks if ctx.artifact(t).aws_s3]
         if not s3:
             return []
         if cluster is None or cluster.eks_cluster is None:
@@ -88,14 +115,17 @@ class Access:
             )
         return out
 
-    def network_policy(self) -> k8s.networking.v1.NetworkPolicy:
+    def network_policy(self, tls_ports: Optional[list[int]] = None) -> k8s.networking.v1.NetworkPolicy:
+        """`tls_ports`: with TLS to the pod, the only ports the gateway may reach."""
         ctx = self.ctx
         m = ctx.model
 
         def from_namespace(ns: str) -> dict[str, Any]:
             return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
 
-        ingress = [{"from": [from_namespace(cv.GATEWAY_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.port}]}]
+        serve = [m.port, *([ctx.preset.grpc_port] if m.exposure.grpc and ctx.preset.grpc_port else [])]
+        ingress = [{"from": [from_namespace(cv.GATEWAY_NAMESPACE)],
+                    "ports": [{"protocol": "TCP", "port": p} for p in (tls_ports or serve)]}]
         if ctx.metrics_path is not None:
             ingress.append({"from": [from_namespace(cv.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.metrics_port}]})
         egress: list[dict[str, Any]] = [
@@ -103,8 +133,8 @@ class Access:
                 "to": [{**from_namespace("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
             },
-            # Artifact downloads (S3, Hugging Face) and AWS APIs.
-            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+            # Artifact downloads, to exactly the stores the model's tracks use (`artifacts.egress_rules`).
+            *artifacts.egress_rules([ctx.artifact(t) for t in ctx.tracks]),
         ]
         if ctx.cfg.cluster.mode == "eks":
             # The EKS Pod Identity agent on the node (link-local; https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html).

@@ -12,11 +12,12 @@ from .context import ModelContext
 
 
 class Monitoring:
-    def __init__(self, ctx: ModelContext):
+    def __init__(self, ctx: ModelContext, *, scrape: bool = True):
+        """`scrape` False: the model's pods are a fleet's, which the fleet scrapes (`components/fleet.py`)."""
         m = ctx.model
         mon_labels = {**ctx.labels, **cv.MONITORING_SELECTOR}
         self.service_monitor: pulumi.Resource | None = None
-        if ctx.metrics_path is not None:
+        if ctx.metrics_path is not None and scrape:
             self.service_monitor = custom_resource(
                 f"{ctx.name}-servicemonitor",
                 "monitoring.coreos.com/v1",

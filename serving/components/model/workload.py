@@ -25,7 +25,9 @@ from ...config import ModelConfig
 from ...config.base import memory_bytes
 from ...config.models import Artifact, Candidate, gpu_pool_name
 from .. import artifacts
+from ..backend_tls import PodTls, workload_tls
 from ..k8s import meta
+from ..server_secrets import server_secrets
 from .access import Access
 from .context import ModelContext, Track
 
@@ -38,6 +40,8 @@ TMP_SIZE = "4Gi"
 PROBE_PERIOD_SECONDS = 10
 #: Port every track's Service exposes the server's HTTP port on.
 SERVICE_PORT = 80
+#: Port a Service exposes the server's gRPC port on (models with `exposure.grpc`, fleets).
+GRPC_SERVICE_PORT = 9000
 
 SECURITY_CONTEXT: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
@@ -75,6 +79,10 @@ class WorkloadOutputs:
     deployments: dict[str, pulumi.Resource]
     #: Track name -> its Service (port `SERVICE_PORT`, named like the Deployment).
     services: dict[str, pulumi.Resource]
+    #: HTTPRoute rules replacing the traffic part's own (a workload that is not the model's Services: shared servers).
+    route_rules: Optional[list[dict[str, Any]]] = None
+    #: Track name -> TLS-to-the-pod pieces (`gateway.backendTls`; the access part admits the gateway on their ports).
+    tls: Optional[dict[str, PodTls]] = None
 
 
 class Workload(WorkloadOutputs):
@@ -84,9 +92,20 @@ class Workload(WorkloadOutputs):
         self.ctx = ctx
         self.access = access
         self.config_map = self._config_files()
-        prerequisites = [*access.prerequisites, *([self.config_map] if self.config_map is not None else [])]
-        super().__init__(deployments={}, services={})
+        # Secret environment variables and pull secrets (`server.secretEnv`, `imagePullSecrets`, `registry`).
+        self.server_secrets = server_secrets(f"{ctx.name}-server", ctx.model.name, ctx.namespace, ctx.labels,
+                                             ctx.model.server, ctx.opts)
+        prerequisites = [*access.prerequisites, *([self.config_map] if self.config_map is not None else []),
+                         *self.server_secrets.resources]
+        super().__init__(deployments={}, services={}, tls={})
+        assert self.tls is not None
         for track in ctx.tracks:
+            if ctx.cfg.gateway.backend_tls:
+                self.tls[track.name] = workload_tls(
+                    f"{ctx.name}{track.suffix}", ctx.workload_name(track), ctx.namespace, ctx.track_labels(track),
+                    http_port=ctx.model.port, grpc_port=self._grpc_port, security_context=SECURITY_CONTEXT, opts=ctx.opts,
+                )
+                prerequisites = [*prerequisites, *self.tls[track.name].resources]
             self._track(track, prerequisites)
 
     def _track(self, track: Track, prerequisites: list[pulumi.Resource]) -> None:
@@ -110,7 +129,7 @@ class Workload(WorkloadOutputs):
         self.services[track.name] = k8s.core.v1.Service(
             f"{ctx.name}{track.suffix}-service",
             metadata=meta(workload, ctx.namespace, track_labels),
-            spec=cast(k8s.core.v1.ServiceSpecArgsDict, {"selector": selector, "ports": self._service_ports()}),
+            spec=cast(k8s.core.v1.ServiceSpecArgsDict, {"selector": selector, "ports": self._service_ports(track)}),
             opts=ctx.opts,
         )
         k8s.policy.v1.PodDisruptionBudget(
@@ -146,6 +165,8 @@ class Workload(WorkloadOutputs):
         m = self.ctx.model
         artifact = m.artifact_of(candidate)
         model_dir = artifact.path if artifact.scheme == "image" and artifact.path else MODEL_DIR
+        if artifact.scheme == "oci":  # the modelcar's /models, linked into the shared volume
+            model_dir = f"{artifacts.MODELCAR_MOUNT}/models"
         return {
             "model_dir": model_dir,
             "model_name": m.name,
@@ -155,17 +176,30 @@ class Workload(WorkloadOutputs):
             "gpus": m.resources.gpus,
         }
 
+    @property
+    def _grpc_port(self) -> Optional[int]:
+        """The server's gRPC port when the model is served over gRPC too (`exposure.grpc`)."""
+        return self.ctx.preset.grpc_port if self.ctx.model.exposure.grpc else None
+
     def _container_ports(self) -> list[dict[str, Any]]:
         ports = [{"name": "http", "containerPort": self.ctx.model.port, "protocol": "TCP"}]
+        if self._grpc_port:
+            ports.append({"name": "grpc", "containerPort": self._grpc_port, "protocol": "TCP"})
         if self.ctx.model.metrics_port != self.ctx.model.port:
             ports.append({"name": "metrics", "containerPort": self.ctx.model.metrics_port, "protocol": "TCP"})
         return ports
 
-    def _service_ports(self) -> list[dict[str, Any]]:
-        ports = [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]
+    def _service_ports(self, track: Track) -> list[dict[str, Any]]:
+        ports: list[dict[str, Any]] = [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]
+        if self._grpc_port:
+            # h2c: Envoy Gateway speaks cleartext HTTP/2 to a backend port with this appProtocol (GRPCRoute backends).
+            ports.append({"name": "grpc", "port": GRPC_SERVICE_PORT, "targetPort": "grpc", "protocol": "TCP",
+                          "appProtocol": "kubernetes.io/h2c"})
         if self.ctx.metrics_path is not None:
             target = "metrics" if self.ctx.model.metrics_port != self.ctx.model.port else "http"
             ports.append({"name": "metrics", "port": self.ctx.model.metrics_port, "targetPort": target, "protocol": "TCP"})
+        if self.tls and track.name in self.tls:
+            ports += self.tls[track.name].service_ports
         return ports
 
     def _probes(self, values: Mapping[str, Any], artifact: Artifact) -> dict[str, Any]:
@@ -227,11 +261,19 @@ class Workload(WorkloadOutputs):
                     },
                 })
             aws_region = self.ctx.cfg.cluster.eks.region if self.ctx.cfg.cluster.mode == "eks" else None
+            store_secret = artifacts.store_secret_name(artifact, self.access.store_secret_name(track))
+            if artifact.scheme == "gs" and store_secret:
+                volumes.append(artifacts.gcs_key_volume(store_secret))
             init_containers.append(artifacts.download_container(
                 artifact, "model", SECURITY_CONTEXT,
                 image=self.ctx.cfg.storage_initializer_image or STORAGE_INITIALIZER_IMAGE,
-                hf_token_volume=hf_volume, aws_region=aws_region,
+                hf_token_volume=hf_volume, aws_region=aws_region, store_secret=store_secret,
             ))
+        # pvc:// (mounted read-only) and oci:// (the modelcar sidecar).
+        mounted = artifacts.mounted_artifact(artifact, values["model_dir"], SECURITY_CONTEXT)
+        volumes += mounted.volumes
+        init_containers += mounted.init_containers
+        mounts += mounted.mounts
         for path in self.ctx.preset.writable_dirs:
             volumes.append({"name": _volume_name(path), "emptyDir": {"sizeLimit": "1Gi"}})
             mounts.append({"name": _volume_name(path), "mountPath": path})
@@ -262,7 +304,7 @@ class Workload(WorkloadOutputs):
             "image": m.image_ref(candidate),
             "imagePullPolicy": "IfNotPresent",
             "ports": self._container_ports(),
-            "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+            "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + self.server_secrets.env,
             "resources": resources,
             **self._probes(values, artifact),
             # The kubelet's own sleep action (PodLifecycleSleepAction, on by default since Kubernetes 1.30): no
@@ -298,6 +340,13 @@ class Workload(WorkloadOutputs):
             "volumes": volumes,
             "topologySpreadConstraints": self._spread(selector),
         }
+        if mounted.share_process_namespace:
+            pod_spec["shareProcessNamespace"] = True
+        if self.tls and track.name in self.tls:
+            pod_spec["initContainers"] = [*init_containers, self.tls[track.name].sidecar]
+            volumes += self.tls[track.name].volumes
+        if self.server_secrets.image_pull_secrets:
+            pod_spec["imagePullSecrets"] = self.server_secrets.image_pull_secrets
         if m.resources.gpus:
             pool = self.ctx.cfg.node_pools.gpu_pool(gpu_pool_name(self.ctx.cfg, m) or "")
             assert pool is not None  # enforced by config cross-checks
