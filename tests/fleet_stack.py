@@ -6,9 +6,14 @@ shared serving do not depend on what the shipped stacks serve.
 
 from __future__ import annotations
 
+import functools
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from .conftest import platform_of, repo_stack
+import yaml
+
+from .conftest import copy_program, platform_of, repo_stack
 
 TEAM = "tabular"
 FLEET = "small"
@@ -38,3 +43,18 @@ def fleet_stack(models: int = 20) -> dict[str, Any]:
     }]
     p["models"] = [tabular_model(i) for i in range(models)]
     return doc
+
+
+def plan_of(doc: dict[str, Any], stack: str = "fleet"):  # -> serving.plan.Plan
+    """The plan of a fixture stack document, in a temp project root of its own."""
+    from serving.plan import capture_plan
+
+    root = copy_program(Path(tempfile.mkdtemp(prefix=f"{stack}-plan-")))
+    (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return capture_plan(stack, root)
+
+
+@functools.cache
+def fleet_plan():  # -> serving.plan.Plan
+    """The fixture stack's plan, captured once per session (read-only)."""
+    return plan_of(fleet_stack())

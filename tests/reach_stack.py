@@ -6,9 +6,11 @@ Built from the repository's `local` stack (existing cluster), with cert-manager 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .conftest import platform_of, repo_stack
+from .fleet_stack import plan_of
 
 TEAM = "lab"
 MINIO = "http://minio.minio.svc:9000"
@@ -49,3 +51,9 @@ def reach_stack(backend_tls: bool = True) -> dict[str, Any]:
                resources={}, shared={"memory": "300Mi"}),
     ]
     return doc
+
+
+@functools.cache
+def reach_plan():  # -> serving.plan.Plan
+    """The fixture stack's plan, captured once per session (read-only)."""
+    return plan_of(reach_stack(), "reach")

@@ -3,40 +3,22 @@ plans to a handful of server pods, every model keeps its own route, and adding a
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 
 from serving import conventions as cv
-from serving.plan import Plan, capture_plan
+from serving.plan import Plan
 from serving.plan.compute.diff import diff_plans
 from serving.plan.model import is_kubernetes_object
 from serving.plan.present.manifests import kubernetes_manifest
 
-from .conftest import copy_program, platform_of
-from .fleet_stack import FLEET, TEAM, fleet_stack, tabular_model
+from .conftest import platform_of
+from .fleet_stack import FLEET, TEAM, fleet_plan, fleet_stack, plan_of, tabular_model
 from .schemas import validate_object
 
 NAMESPACE = cv.team_namespace(TEAM)
 FLEET_OBJECT = f"fleet-{FLEET}"
-
-
-def plan_of(doc: dict[str, Any], stack: str = "fleet") -> Plan:
-    root = copy_program(Path(tempfile.mkdtemp(prefix="fleet-plan-")))
-    (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return capture_plan(stack, root)
-
-
-@functools.cache
-def fleet_plan() -> Plan:
-    """The fixture stack's plan, captured once per session."""
-    return plan_of(fleet_stack())
 
 
 def k8s_objects(plan: Plan) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +14,16 @@ import yaml
 from serving import conventions as cv
 from serving.components import backend_tls
 from serving.config import ConfigError, parse_platform
-from serving.plan import SECRET_TEXT, Plan, capture_plan
+from serving.plan import SECRET_TEXT
 from serving.plan.model import is_kubernetes_object
 from serving.plan.present.manifests import kubernetes_manifest
 
-from .conftest import copy_program, platform_of
-from .reach_stack import CEPH, MINIO, PRIVATE_TRITON, TEAM, reach_stack
+from .conftest import platform_of
+from .reach_stack import CEPH, MINIO, PRIVATE_TRITON, TEAM, reach_plan, reach_stack
 from .schemas import validate_object
+from .test_checkov import SKIPS, checkov, run_checkov  # noqa: F401 (checkov is a fixture)
 
 NAMESPACE = cv.team_namespace(TEAM)
-
-
-@functools.cache
-def reach_plan() -> Plan:
-    root = copy_program(Path(tempfile.mkdtemp(prefix="reach-plan-")))
-    (root / "Pulumi.reach.yaml").write_text(yaml.safe_dump(reach_stack(), sort_keys=False))
-    return capture_plan("reach", root)
 
 
 @functools.cache
@@ -221,3 +214,25 @@ def test_shared_model_store_credentials_reach_only_its_fetch_container() -> None
     assert e["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-reader", "key": "AWS_ACCESS_KEY_ID"}}
     assert "AWS_ACCESS_KEY_ID" not in env(container(spec, "server"))
     assert json.loads(e["MODEL_SETTINGS"])["name"] == "shared-minio"
+
+
+#: Secret environment variables are what `server.secretEnv` asks for (NVIDIA NIM reads NGC_API_KEY from its
+#: environment), and the storage initializer reads an S3-compatible store's keys from AWS_ACCESS_KEY_ID /
+#: AWS_SECRET_ACCESS_KEY (kserve_storage.py; its boto3 client) in the short-lived download container only.
+SECRET_ENV_SKIP = {"CKV_K8S_35": "secrets as environment variables"}
+
+
+def test_checkov_passes_on_the_fixture_stacks(checkov: Path, tmp_path: Path) -> None:
+    from serving.plan import write_manifests
+
+    from .fleet_stack import fleet_plan
+
+    write_manifests(reach_plan(), tmp_path / "reach")
+    write_manifests(fleet_plan(), tmp_path / "fleet")
+    report = run_checkov(checkov, tmp_path, "--skip-check", ",".join({**SKIPS, **SECRET_ENV_SKIP}))
+    failed = [(c["check_id"], Path(c["file_path"]).name) for c in report["results"]["failed_checks"]
+              if f".{NAMESPACE}." in c["file_path"] or ".team-tabular." in c["file_path"]]
+    assert failed == []
+    passed = {Path(c["file_path"]).name for c in report["results"]["passed_checks"]}
+    assert {"deployment.team-lab.fleet-shared.yaml", "deployment.team-lab.oci-churn.yaml",
+            "deployment.team-tabular.fleet-small.yaml"} <= passed

@@ -17,13 +17,18 @@ from serving.plan.model import is_kubernetes_object
 from serving.stackfile import list_stacks
 
 from .conftest import repo_plan
+from .fleet_stack import fleet_plan
+from .reach_stack import reach_plan
+
+#: Test stack fixtures whose plans follow the same rules (shared servers; stores, secrets, gRPC, TLS to the pod).
+FIXTURES = {"fixture-fleet": fleet_plan, "fixture-reach": reach_plan}
 
 TOKEN = re.compile(r"^serving:(?P<module>[a-z_]+):(?P<type>[A-Z][A-Za-z]+)$")
 
 
-@pytest.fixture(scope="module", params=list_stacks())
+@pytest.fixture(scope="module", params=[*list_stacks(), *FIXTURES])
 def plan(request: pytest.FixtureRequest) -> Plan:
-    return repo_plan(request.param)
+    return FIXTURES[request.param]() if request.param in FIXTURES else repo_plan(request.param)
 
 
 def components(plan: Plan):
