@@ -7,7 +7,10 @@ import json
 from typing import Any
 
 
+import yaml
+
 from serving import conventions as cv
+from serving.placement import place
 from serving.plan import Plan
 from serving.plan.compute.diff import diff_plans
 from serving.plan.model import is_kubernetes_object
@@ -95,3 +98,17 @@ def test_adding_a_model_creates_it_and_updates_only_the_fleet_model_list() -> No
     created = [c.state for c in diff.changed if c.op == "create"]
     assert all("tab-20" in c.urn for c in created)
     assert any(s.type.endswith("HTTPRoute") for s in created)
+
+
+def test_the_readme_fleet_example_is_valid() -> None:
+    from serving.config import parse_platform
+
+    from .test_readme import yaml_blocks
+
+    (block,) = [b for b in yaml_blocks() if b.lstrip().startswith("fleets:")]
+    example = yaml.safe_load(block)
+    p = platform_of(fleet_stack(0))
+    p["teams"] = [{"name": "fraud"}]
+    p["fleets"], p["models"] = example["fleets"], example["models"]
+    placement = place(parse_platform(p, "README.md"))
+    assert placement.fleet_of == {"churn": "tabular"}
