@@ -112,3 +112,20 @@ def test_the_readme_fleet_example_is_valid() -> None:
     p["fleets"], p["models"] = example["fleets"], example["models"]
     placement = place(parse_platform(p, "README.md"))
     assert placement.fleet_of == {"churn": "tabular"}
+
+
+def test_a_placement_change_shows_in_the_diff() -> None:
+    """tab-05 pinned to a new fleet: its route's backend and both fleets' model lists change; nothing else does."""
+    head = fleet_stack()
+    p = platform_of(head)
+    p["fleets"].append({**p["fleets"][0], "name": "large", "replicas": 1})
+    p["models"][5]["shared"]["fleet"] = "large"
+    diff = diff_plans(fleet_plan(), plan_of(head))
+    updated = {(c.state.type.rsplit(":", 1)[1], c.state.inputs["metadata"]["name"]): c for c in diff.changed if c.op == "update"}
+    assert set(updated) == {("HTTPRoute", "tab-05"), ("Deployment", FLEET_OBJECT)}
+    assert {ch.path for ch in updated[("HTTPRoute", "tab-05")].changes} == {
+        "spec.rules[0].backendRefs[0].name", "spec.rules[1].backendRefs[0].name"}
+    created = [c.state for c in diff.changed if c.op == "create"]
+    (large,) = [s for s in created if s.type == "kubernetes:apps/v1:Deployment"]
+    assert [c["name"] for c in large.inputs["spec"]["template"]["spec"]["initContainers"]] == ["fetch-tab-05"]
+    assert {c.op for c in diff.changed} == {"create", "update"}
