@@ -26,10 +26,12 @@ def shared_route_rules(ctx: ModelContext, fleet: FleetConfig) -> list[dict[str, 
     target = f"/v2/models/{m.name}"
     port = HTTPS_SERVICE_PORT if ctx.cfg.gateway.backend_tls else SERVICE_PORT
     prefixes = [m.path, f"{m.path.rstrip('/')}{target}"] if m.path != "/" else [target, "/"]
+    filters: list[dict[str, Any]] = []
+    filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": target}}})
     return [
         {
             "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
-            "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": target}}}],
+            "filters": filters,
             "backendRefs": [{"name": fleet.object_name, "port": port}],
         }
         for prefix in prefixes
