@@ -49,6 +49,7 @@ def reach_stack(backend_tls: bool = True) -> dict[str, Any]:
                exposure={"grpc": True, "apiKey": {"existingSecret": "triton-keys"}, "rateLimit": {"requests": 20}}),
         _model("shared-minio", {"uri": "s3://models/iris/1", "endpoint": MINIO, "credentials": {"existingSecret": "minio-reader"}},
                resources={}, shared={"memory": "300Mi"}),
+        _model("shared-pvc", {"uri": "pvc://model-store/iris/1"}, resources={}, shared={"memory": "300Mi"}),
     ]
     return doc
 

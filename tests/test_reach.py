@@ -151,7 +151,7 @@ def test_grpc_route_with_the_same_auth_and_limits() -> None:
 
 def test_grpc_on_a_fleet_or_a_runtime_without_grpc_is_an_error() -> None:
     p = platform_of(reach_stack())
-    p["models"][-1]["exposure"] = {"grpc": True}
+    p["models"][7]["exposure"] = {"grpc": True}
     p["models"][4]["exposure"] = {"grpc": True}
     p["models"][4]["runtime"] = "tfserving"
     with pytest.raises(ConfigError) as exc:
@@ -214,6 +214,25 @@ def test_shared_model_store_credentials_reach_only_its_fetch_container() -> None
     assert e["AWS_ACCESS_KEY_ID"] == {"secretKeyRef": {"name": "minio-reader", "key": "AWS_ACCESS_KEY_ID"}}
     assert "AWS_ACCESS_KEY_ID" not in env(container(spec, "server"))
     assert json.loads(e["MODEL_SETTINGS"])["name"] == "shared-minio"
+
+
+def test_a_claim_on_an_mlserver_fleet_is_mounted_and_named_in_the_model_settings() -> None:
+    spec = pod("fleet-shared")
+    fetch = container(spec, "fetch-shared-pvc")
+    assert "ARTIFACT_URI" in env(fetch) and "initializer-entrypoint" not in fetch["command"][-1]
+    assert json.loads(env(fetch)["MODEL_SETTINGS"])["parameters"]["uri"] == "/mnt/pvc/shared-pvc"
+    assert {"name": "pvc-shared-pvc", "persistentVolumeClaim": {"claimName": "model-store", "readOnly": True}} in spec["volumes"]
+    assert {"name": "pvc-shared-pvc", "mountPath": "/mnt/pvc/shared-pvc", "subPath": "iris/1", "readOnly": True} in \
+        container(spec, "server")["volumeMounts"]
+
+
+def test_model_images_are_not_fetched_by_a_fleet() -> None:
+    p = platform_of(reach_stack())
+    p["models"][5]["shared"] = {"memory": "300Mi"}  # oci-churn
+    with pytest.raises(ConfigError) as exc:
+        parse_platform(p, "Pulumi.reach.yaml")
+    assert exc.value.errors == ["Pulumi.reach.yaml: serving:platform.models[5].artifact.uri: a model on a mlserver fleet is "
+                                "fetched into its repository (s3://, gs://, hf://, or pvc:// on MLServer); serve this one dedicated"]
 
 
 #: Secret environment variables are what `server.secretEnv` asks for (NVIDIA NIM reads NGC_API_KEY from its

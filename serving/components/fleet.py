@@ -46,13 +46,16 @@ if TYPE_CHECKING:
 STORE = artifacts.STORE_MOUNT
 
 
-def fleet_download_script(settings_file: Optional[str]) -> str:
+def fleet_download_script(settings_file: Optional[str], download: bool = True) -> str:
     """Download one model into `<store>/$MODEL_NAME/` (skipped when a container restart finds a complete copy of the
-    same URI there), then, for MLServer, write its model-settings.json beside it."""
+    same URI there), then, for MLServer, write its model-settings.json beside it. `download` False (a pvc:// model,
+    mounted into the server): only the settings."""
     dest = f'{STORE}/"$MODEL_NAME"'
     target = f'{dest}/artifact' if settings_file else dest
     marker = f'{STORE}/."$MODEL_NAME"{artifacts.DONE_MARKER}'
     settings = f'printf \'%s\' "$MODEL_SETTINGS" > {dest}/{settings_file}\n' if settings_file else ""
+    if not download:
+        return f"set -eu\nmkdir -p {dest}\n{settings}"
     return f"""set -eu
 if [ -f {marker} ] && [ "$(cat {marker})" = "$ARTIFACT_URI" ]; then
   echo "model $MODEL_NAME already in the repository volume: not downloading"
@@ -65,11 +68,16 @@ fi
 {settings}"""
 
 
+#: Where a pvc:// model's volume is mounted in a fleet's server (`<PVC_ROOT>/<model>`).
+PVC_ROOT = "/mnt/pvc"
+
+
 def mlserver_settings(model: ModelConfig) -> dict[str, Any]:
     """MLServer model-settings.json of a placed model (mlserver/settings.py ModelSettings: name, implementation,
-    parameters.uri relative to the settings file, parameters.version)."""
+    parameters.uri relative to the settings file or absolute, parameters.version)."""
     implementation = model.preset.env.get("MLSERVER_MODEL_IMPLEMENTATION")
-    out: dict[str, Any] = {"name": model.name, "parameters": {"uri": "./artifact", "version": model.version}}
+    uri = f"{PVC_ROOT}/{model.name}" if model.artifact.scheme == "pvc" else "./artifact"
+    out: dict[str, Any] = {"name": model.name, "parameters": {"uri": uri, "version": model.version}}
     if implementation:
         out["implementation"] = implementation
     return out
@@ -198,11 +206,17 @@ class ModelFleet(pulumi.ComponentResource):
             }}}
         return {"name": "repository", "emptyDir": {"sizeLimit": f"{size_gi}Gi"}}
 
-    def _fetch(self, m: ModelConfig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The init container downloading one model, and the volumes only it mounts."""
+    def _fetch(self, m: ModelConfig) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        """The init container fetching one model, the volumes it adds, and the server's mounts for it (a pvc://
+        model's volume, read-only; MLServer only, config/fleets.py)."""
         a = m.artifact
         volumes: list[dict[str, Any]] = []
         mounts: list[dict[str, Any]] = []
+        server_mounts: list[dict[str, Any]] = []
+        if a.scheme == "pvc":
+            pvc = artifacts.mounted_artifact(a, f"{PVC_ROOT}/{m.name}", SECURITY_CONTEXT, volume=f"pvc-{m.name}")
+            volumes += pvc.volumes
+            server_mounts += pvc.mounts
         hf_volume = None
         if a.scheme == "hf" and a.hf_token is not None:
             hf_volume = f"hf-{m.name}"
@@ -215,9 +229,6 @@ class ModelFleet(pulumi.ComponentResource):
             vol["name"] = f"gcs-{m.name}"
             volumes.append(vol)
             mounts.append({"name": vol["name"], "mountPath": artifacts.GCS_KEY_DIR, "readOnly": True})
-            store_for_env: Optional[str] = store_secret
-        else:
-            store_for_env = store_secret
         # MLServer: the model's model-settings.json, written beside its files (plain `mlserver`: the artifact has one).
         settings = self.runtime.settings_file if m.runtime != "mlserver" else None
         settings_env = [{"name": "MODEL_SETTINGS", "value": json.dumps(mlserver_settings(m), sort_keys=True)}] if settings else []
@@ -228,11 +239,11 @@ class ModelFleet(pulumi.ComponentResource):
             aws_region=self.cfg.cluster.eks.region if self.cfg.cluster.mode == "eks" else None,
             store_secret=None,  # the GCS key is mounted above under the model's own volume name
             container_name=f"fetch-{m.name}",
-            script=fleet_download_script(settings),
-            extra_env=[{"name": "MODEL_NAME", "value": m.name}, *settings_env, *artifacts.credential_env(a, store_for_env)],
+            script=fleet_download_script(settings, download=a.downloaded),
+            extra_env=[{"name": "MODEL_NAME", "value": m.name}, *settings_env, *artifacts.credential_env(a, store_secret)],
             extra_mounts=mounts,
         )
-        return container, volumes
+        return container, volumes, server_mounts
 
     # --- pods ---------------------------------------------------------------------------------------------------
     def _image(self) -> str:
@@ -255,11 +266,12 @@ class ModelFleet(pulumi.ComponentResource):
         values = {"model_dir": MODEL_DIR, "port": self.port, "metrics_port": self.metrics_port, "gpus": f.gpus}
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}}, self._repository_volume()]
         init: list[dict[str, Any]] = []
+        mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "repository", "mountPath": MODEL_DIR, "readOnly": True}]
         for m in self.models:
-            container, own_volumes = self._fetch(m)
+            container, own_volumes, server_mounts = self._fetch(m)
             init.append(container)
             volumes += own_volumes
-        mounts = [{"name": "tmp", "mountPath": "/tmp"}, {"name": "repository", "mountPath": MODEL_DIR, "readOnly": True}]
+            mounts += server_mounts
         if self.preset.shared_memory or f.gpus:
             volumes.append({"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}})
             mounts.append({"name": "dshm", "mountPath": "/dev/shm"})

@@ -139,5 +139,11 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
         if fleet_runtime(m.runtime) is None:
             hosts = sorted(n for n, p in PRESETS.items() if p.fleet_runtime)
             issues.append(Issue(("models", i, "shared"), f"runtime {m.runtime!r} has no shared server (runtimes that do: {', '.join(hosts)})"))
+        # A fleet fetches each model into its repository (s3, gs, hf), or, on MLServer, points at a mounted claim.
+        elif m.artifact.scheme == "oci" or m.artifact.scheme == "image" or (
+                m.artifact.scheme == "pvc" and fleet_runtime(m.runtime) != "mlserver"):
+            issues.append(Issue(("models", i, "artifact", "uri"),
+                                f"a model on a {fleet_runtime(m.runtime)} fleet is fetched into its repository (s3://, gs://, hf://"
+                                f"{', or pvc:// on MLServer' if fleet_runtime(m.runtime) == 'mlserver' else ''}); serve this one dedicated"))
     issues += place(cfg).issues
     return issues
