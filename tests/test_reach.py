@@ -232,7 +232,8 @@ def test_model_images_are_not_fetched_by_a_fleet() -> None:
     with pytest.raises(ConfigError) as exc:
         parse_platform(p, "Pulumi.reach.yaml")
     assert exc.value.errors == ["Pulumi.reach.yaml: serving:platform.models[5].artifact.uri: a model on a mlserver fleet is "
-                                "fetched into its repository (s3://, gs://, hf://, or pvc:// on MLServer); serve this one dedicated"]
+                                "fetched into its repository (s3://, gs://, hf://, or pvc:// on MLServer); serve this one dedicated "
+                                "(models[5] is oci-churn)"]
 
 
 #: Secret environment variables are what `server.secretEnv` asks for (NVIDIA NIM reads NGC_API_KEY from its
