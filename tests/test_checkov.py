@@ -1,5 +1,5 @@
-"""checkov (offline, pinned in requirements-tools.txt, installed into .venv-tools by `make test`) on every model's and
-team's Kubernetes objects, written with the plan's manifests API (`python -m serving plan --manifests DIR`)."""
+"""checkov's image-digest check on a model's objects, written with the plan's manifests API (`python -m serving plan
+--manifests DIR`). checkov on every object of the shipped stacks runs in `serving check` (tests/test_check.py)."""
 
 from __future__ import annotations
 
@@ -13,26 +13,10 @@ import pytest
 
 from serving.plan import capture_plan, write_manifests
 
-from .conftest import REPO, platform_of, repo_plan, repo_stack
-from .test_model import model_entry, repo_config
+from .conftest import REPO, platform_of, repo_stack
+from .test_model import model_entry
 
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
-
-#: Checks skipped for model objects, each with the reason it does not apply.
-SKIPS: dict[str, str] = {
-    # Runtime presets pin images by version tag (serving/catalog/runtimes.py); a model pins a digest by setting
-    # `image: repo@sha256:...` and the platform its download init container by `storageInitializerImage`
-    # (test_a_downloaded_model_passes_the_digest_check_with_a_pinned_initializer). Digests of upstream images
-    # cannot be looked up offline, and a made-up digest would break a real `pulumi up`.
-    "CKV_K8S_43": "image should use digest",
-    # Serving images are several GB (vLLM, Triton) and pinned: IfNotPresent starts a replica from the node's cache
-    # instead of depending on the registry at every start (and scale-out during a registry outage still works).
-    "CKV_K8S_15": "image pull policy Always",
-    # No CPU limit by default (resources.cpuLimit sets one): CFS throttling of a latency-critical server hurts more
-    # than it protects; the request guarantees the share, the quota caps the team, memory is always limited.
-    "CKV_K8S_11": "CPU limits",
-}
-
 
 @pytest.fixture(scope="module")
 def checkov() -> Path:
@@ -57,32 +41,6 @@ def run_checkov(checkov: Path, directory: Path, *extra: str) -> dict[str, Any]:
     report["results"].setdefault("passed_checks", [])
     report["results"].setdefault("failed_checks", [])
     return report
-
-
-def _is_model_file(path: str, namespaces: set[str]) -> bool:
-    name = Path(path).name
-    return any(f".{ns}." in name for ns in namespaces) or name.startswith("priorityclass.")
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
-def test_checkov_passes_on_every_models_objects(stack: str, checkov: Path, tmp_path: Path) -> None:
-    cfg = repo_config(stack)
-    write_manifests(repo_plan(stack), tmp_path / "manifests")
-    report = run_checkov(checkov, tmp_path / "manifests", "--skip-check", ",".join(SKIPS))
-    namespaces = {f"team-{t.name}" for t in cfg.teams}
-    failed = [
-        f"{c['check_id']} {c['check_name']}: {Path(c['file_path']).name}"
-        for c in report["results"]["failed_checks"]
-        if _is_model_file(c["file_path"], namespaces)
-    ]
-    assert failed == []
-    # Not vacuous: every model Deployment (split by checkov into a Pod too) was checked.
-    passed_files = {Path(c["file_path"]).name for c in report["results"]["passed_checks"]}
-    for m in cfg.models:
-        ns = f"team-{m.team}"
-        assert f"deployment.{ns}.{m.name}.yaml" in passed_files, m.name
-        for track, _ in m.candidates():
-            assert f"deployment.{ns}.{m.name}-{track}.yaml" in passed_files
 
 
 def digest_verdicts(checkov: Path, stack_root: Callable[..., Path], tmp_path: Path, doc: dict[str, Any]) -> set[tuple[str, str]]:

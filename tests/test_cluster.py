@@ -47,8 +47,11 @@ def test_eks_control_plane_is_locked_down(dev: Plan) -> None:
 
 def test_secrets_are_envelope_encrypted_with_a_rotating_key(dev: Plan) -> None:
     (cluster,) = of_type(dev, CLUSTER)
-    (key,) = of_type(dev, "aws:kms/key:Key")
+    key = named(dev, "aws:kms/key:Key", "-secrets")
     assert plain(key)["enableKeyRotation"] is True
+    # A key policy of its own, written out: the account administers it (no principal from elsewhere).
+    (statement,) = json.loads(plain(key)["policy"])["Statement"]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     encryption = plain(cluster)["encryptionConfig"]
     assert encryption["resources"] == ["secrets"]
     assert encryption["provider"]["keyArn"] == key.outputs["arn"]
@@ -65,6 +68,27 @@ def test_control_plane_logs_have_a_retention_before_the_cluster_exists(dev: Plan
         group = next(g for g in of_type(plan, "aws:cloudwatch/logGroup:LogGroup") if plain(g)["name"] == f"/aws/eks/{name}/cluster")
         assert plain(group)["retentionInDays"] == platform_of(repo_stack(stack))["cluster"]["eks"]["logRetentionDays"]
         assert group.urn in cluster.dependencies
+
+
+def test_every_log_group_is_encrypted_with_the_rotating_logs_key(dev: Plan, prod: Plan) -> None:
+    for plan in (dev, prod):
+        key = named(plan, "aws:kms/key:Key", "-logs")
+        assert plain(key)["enableKeyRotation"] is True
+        logs = json.loads(plain(key)["policy"])["Statement"][1]
+        # Only CloudWatch Logs, only for this account's log groups.
+        assert logs["Principal"]["Service"].startswith("logs.") and "ArnLike" in logs["Condition"]
+        groups = of_type(plan, "aws:cloudwatch/logGroup:LogGroup")
+        assert len(groups) >= 3  # control plane, VPC flow logs, containers
+        assert all(plain(g)["kmsKeyId"] == key.outputs["arn"] for g in groups)
+
+
+def test_vpc_flow_logs_record_all_traffic(dev: Plan) -> None:
+    (vpc,) = of_type(dev, "aws:ec2/vpc:Vpc")
+    (flow,) = of_type(dev, "aws:ec2/flowLog:FlowLog")
+    inputs = plain(flow)
+    assert inputs["vpcId"] == vpc.id and inputs["trafficType"] == "ALL"
+    group = next(g for g in of_type(dev, "aws:cloudwatch/logGroup:LogGroup") if g.outputs["arn"] == inputs["logDestination"])
+    assert plain(group)["name"].endswith("/flow-logs")
 
 
 def test_public_endpoint_is_off_without_cidrs(tmp_path: Path) -> None:

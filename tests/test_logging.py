@@ -44,7 +44,7 @@ def test_cloudwatch_log_group_has_the_configured_retention_and_fluent_bit_writes
     states = under(plan, LOGGING_TYPE)
     (group,) = [s for s in states if s.type == "aws:cloudwatch/logGroup:LogGroup"]
     assert group.inputs["name"] == "/aws/eks/ml-prod/containers"
-    assert group.inputs["retentionInDays"] == 90
+    assert group.inputs["retentionInDays"] == platform_of(repo_stack("prod"))["logging"]["retentionDays"]
     outputs = releases(plan)["fluent-bit"].inputs["values"]["config"]["outputs"]
     assert "Name cloudwatch_logs" in outputs
     assert f"log_group_name {group.inputs['name']}" in outputs and "region us-east-1" in outputs

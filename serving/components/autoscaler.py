@@ -49,15 +49,23 @@ def autoscaler_policy(cluster_name: str) -> str:
                         "ec2:DescribeInstanceTypes",
                         "ec2:DescribeLaunchTemplateVersions",
                         "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup",
                     ],
+                    # Describe/Get calls that IAM cannot limit to a resource (Service Authorization Reference:
+                    # no resource type for these actions).
                     "Resource": "*",
+                },
+                {
+                    "Sid": "DescribeOwnNodegroups",
+                    "Effect": "Allow",
+                    "Action": ["eks:DescribeNodegroup"],
+                    "Resource": f"arn:aws:eks:*:*:nodegroup/{cluster_name}/*/*",
                 },
                 {
                     "Sid": "ScaleOwnGroups",
                     "Effect": "Allow",
                     "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-                    "Resource": "*",
+                    # EKS names a managed node group's Auto Scaling group `eks-<nodegroup>-<uuid>`.
+                    "Resource": "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/eks-*",
                     "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
                 },
             ],

@@ -1,10 +1,11 @@
 """The Kubernetes cluster, ready for workloads: an EKS cluster built with pulumi-aws, or an existing cluster.
 
 EKS, in creation order:
-1. network: a VPC with a private and a public subnet per AZ, an internet gateway, NAT (one, or one per AZ),
-   the default security group stripped of its rules;
-2. control plane: a KMS key (rotation on) for envelope encryption of Secrets, the control-plane log group with
-   retention, the cluster role, the cluster itself (version pinned, API authentication mode with access entries for
+1. network: a KMS key (rotation on, key policy) for the platform's CloudWatch log groups, a VPC with flow logs
+   (all traffic, to an encrypted log group with the control-plane retention), a private and a public subnet per AZ,
+   an internet gateway, NAT (one, or one per AZ), the default security group stripped of its rules;
+2. control plane: a KMS key (rotation on, key policy) for envelope encryption of Secrets, the control-plane log
+   group with retention, encrypted with the logs key, the cluster role, the cluster itself (version pinned, API authentication mode with access entries for
    the configured admins only, every control-plane log type, private endpoint on, public endpoint limited to the
    configured CIDRs or off, no self-managed default add-ons);
 3. the add-ons nodes need to become Ready (vpc-cni with network policy enforcement, kube-proxy,
@@ -69,6 +70,32 @@ def kubeconfig_for(cluster_name: str, endpoint: str, ca_data: str, region: str) 
     )
 
 
+def key_policy(partition: str, account_id: str, *, logs_region: Optional[str] = None) -> str:
+    """A KMS key policy: the account administers the key and grants its use through IAM policies (the default key
+    policy, written out so that it is reviewed and versioned: CIS/checkov CKV2_AWS_64); for the logs key, CloudWatch
+    Logs of the region may use it for this account's log groups only
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html)."""
+    statements: list[dict] = [{
+        "Sid": "AccountAdministersTheKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }]
+    if logs_region is not None:
+        statements.append({
+            "Sid": "CloudWatchLogsOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{logs_region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{logs_region}:{account_id}:log-group:*",
+            }},
+        })
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
 class Cluster(pulumi.ComponentResource):
     """`serving:cluster:Cluster`: the cluster, its node pools, and the Kubernetes provider bound to it.
 
@@ -101,6 +128,8 @@ class Cluster(pulumi.ComponentResource):
         self.private_subnets: list[aws.ec2.Subnet] = []
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.region: Optional[str] = None
+        #: The KMS key of the platform's CloudWatch log groups (EKS only).
+        self.logs_kms_key: Optional[aws.kms.Key] = None
         if cfg.cluster.mode == "eks":
             self._network(name)
             self._control_plane(name)
@@ -178,6 +207,7 @@ class Cluster(pulumi.ComponentResource):
             return names[i]
 
         azs = aws.get_availability_zones_output(state="available", opts=invoke).names
+        self.logs_kms_key = self._logs_key(name)
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=eks_cfg.vpc_cidr,
@@ -186,6 +216,7 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True)),
         )
+        self._flow_logs(name)
         # No rule in the default security group: nothing can use it by accident (CIS AWS 5.4).
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=self.vpc.id, tags={**tags, "Name": f"{cluster_name}-default-unused"}, opts=child)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags, opts=child)
@@ -242,6 +273,69 @@ class Cluster(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=rt.id, opts=child)
             self.private_subnets.append(priv)
 
+    def _logs_key(self, name: str) -> aws.kms.Key:
+        """The KMS key of the platform's CloudWatch log groups (control plane, VPC flow logs, containers)."""
+        cluster_name = self.cfg.cluster.name
+        region = self.cfg.cluster.eks.region
+        key = aws.kms.Key(
+            f"{name}-logs",
+            description=f"Encryption of the CloudWatch log groups of EKS cluster {cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(self.partition, self.account_id).apply(
+                lambda a: key_policy(a[0], a[1], logs_region=region)
+            ),
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(protect=True)),
+        )
+        aws.kms.Alias(f"{name}-logs", name=f"alias/eks/{cluster_name}-logs", target_key_id=key.key_id, opts=self._child)
+        return key
+
+    def _log_group(self, name: str, path: str) -> aws.cloudwatch.LogGroup:
+        """A CloudWatch log group of the cluster: the control-plane retention, encrypted with the logs key."""
+        return aws.cloudwatch.LogGroup(
+            name, name=path, retention_in_days=self.cfg.cluster.eks.log_retention_days,
+            kms_key_id=self.logs_kms_key.arn if self.logs_kms_key is not None else None, opts=self._child,
+        )
+
+    def _flow_logs(self, name: str) -> None:
+        """VPC flow logs (all traffic) to an encrypted CloudWatch log group (CIS AWS 3.9; checkov CKV2_AWS_11)."""
+        eks_cfg = self.cfg.cluster.eks
+        cluster_name = self.cfg.cluster.name
+        child = self._child
+        group = self._log_group(f"{name}-flow-logs", f"/aws/vpc/{cluster_name}/flow-logs")
+        # The delivery role (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html), limited to
+        # this log group.
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            description=f"VPC flow log delivery of EKS cluster {cluster_name}",
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.name,
+            policy=group.arn.apply(lambda arn: json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+                               "logs:DescribeLogStreams"],
+                    "Resource": [arn, f"{arn}:*"],
+                }],
+            }, sort_keys=True)),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-logs",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            tags={"Name": f"{cluster_name}-flow-logs"},
+            opts=child,
+        )
+
     # --- EKS: control plane -----------------------------------------------------------------------------------
     def _control_plane(self, name: str) -> None:
         eks_cfg = self.cfg.cluster.eks
@@ -252,17 +346,13 @@ class Cluster(pulumi.ComponentResource):
             description=f"Envelope encryption of Kubernetes Secrets of EKS cluster {cluster_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=pulumi.Output.all(self.partition, self.account_id).apply(lambda a: key_policy(a[0], a[1])),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True)),
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/eks/{cluster_name}-secrets", target_key_id=self.kms_key.key_id, opts=child)
         # EKS writes control-plane logs to this group; created first so it has a retention (EKS would create it
         # without one).
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-control-plane-logs",
-            name=f"/aws/eks/{cluster_name}/cluster",
-            retention_in_days=eks_cfg.log_retention_days,
-            opts=child,
-        )
+        log_group = self._log_group(f"{name}-control-plane-logs", f"/aws/eks/{cluster_name}/cluster")
         role = aws.iam.Role(
             f"{name}-cluster-role",
             assume_role_policy=assume_role_policy("eks.amazonaws.com", tag_session=True),

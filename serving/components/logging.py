@@ -168,6 +168,7 @@ class Logging(pulumi.ComponentResource):
             self.log_group_name = cloudwatch_log_group(cfg)
             group = aws.cloudwatch.LogGroup(
                 f"{name}-containers", name=self.log_group_name, retention_in_days=cfg.logging.retention_days,
+                kms_key_id=cluster.logs_kms_key.arn if cluster.logs_kms_key is not None else None,
                 opts=pulumi.ResourceOptions(parent=self, provider=cluster.aws_provider),
             )
             identity = pod_identity_role(

@@ -121,6 +121,12 @@ AWS_RULES: dict[str, tuple[Rule, ...]] = {
         "ec2/ec2_launch_template.go", "c49358f89b43a4d9c8e533cd0610cd72cbd11eb3", "name", "namePrefix"),
     "aws:autoscaling/tag:Tag": _tf(
         "autoscaling/group_tag.go", "050ac11163cab8cdae5936a7f40b0e528ff780df", "autoscalingGroupName", "tag.key"),
+    # Every attribute but tags is ForceNew (the update function is "Tags only").
+    "aws:ec2/flowLog:FlowLog": _tf(
+        "ec2/vpc_flow_log.go", "00a35305dc1b297a6fcdecdfbba33f1e63c3da39", "deliverCrossAccountRole",
+        "destinationOptions", "eniId", "iamRoleArn", "logDestination", "logDestinationType", "logFormat",
+        "maxAggregationInterval", "regionalNatGatewayId", "subnetId", "trafficType", "transitGatewayAttachmentId",
+        "transitGatewayId", "vpcId"),
     "aws:cloudwatch/logGroup:LogGroup": _tf(
         "logs/group.go", "b11fc0fdd2efcc87bbff031692818008455bd048", "logGroupClass", "name", "namePrefix"),
     "aws:iam/role:Role": _tf("iam/role.go", "3277329285f5730eeff9c56fbe69836c9448ab78", "name", "namePrefix", "path"),
