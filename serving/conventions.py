@@ -79,6 +79,18 @@ GATEWAY_NAME = "platform"
 Pool = Union[NodePoolConfig, GpuPoolConfig]
 
 
+def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
+    """Pod Security admission labels of a namespace: `level` enforced, audited and warned, at the policy version of
+    the cluster's Kubernetes minor (`v1.34`), never `latest`, so a control-plane upgrade does not change what the
+    namespace admits (https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces)."""
+    version = f"v{kubernetes_version}"
+    return {
+        f"pod-security.kubernetes.io/{mode}{suffix}": value
+        for mode in ("enforce", "audit", "warn")
+        for suffix, value in (("", level), ("-version", version))
+    }
+
+
 def team_namespace(team: str) -> str:
     return f"team-{team}"
 

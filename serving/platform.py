@@ -27,7 +27,9 @@ class Platform(pulumi.ComponentResource):
     """`serving:platform:Platform`: cluster, node pools, gateway, monitoring, teams and one stack per model."""
 
     def __init__(self, name: str, cfg: PlatformConfig, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("serving:platform:Platform", name, None, opts)
+        # The stack's policy waivers are the component's inputs: the policy pack reads them there (and a waiver
+        # shows in the plan diff like any other change).
+        super().__init__("serving:platform:Platform", name, {"policyWaivers": dict(cfg.policy_waivers)}, opts)
         me = pulumi.ResourceOptions(parent=self)
         # The cluster with its node pools; its Kubernetes provider is usable once the system pool is up.
         self.cluster = Cluster(f"{name}-cluster", cfg, opts=me)
@@ -56,7 +58,10 @@ class Platform(pulumi.ComponentResource):
             GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring], opts=me)
             if cfg.node_pools.gpu else None
         )
-        self.teams = {t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me) for t in cfg.teams}
+        self.teams = {
+            t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me, kubernetes_version=cfg.cluster.eks.kubernetes_version)
+            for t in cfg.teams
+        }
         self.serving_priority = serving_priority_class(f"{name}-serving-priority", k8s_provider, me)
         # TLS to the pods: a CA per team namespace, from the platform's cert-manager (components/backend_tls.py).
         self.namespace_cas = {

@@ -14,6 +14,18 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 
 
+def require_tool(path: Path, make_target: str) -> Path:
+    """`path` (a tool installed by a make target, e.g. checkov in .venv-tools), or skip the test where it is absent;
+    under CI (where `make test` installs it) a missing tool fails instead."""
+    if not path.exists():
+        import os
+
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} missing: `make test` installs it (make {make_target})")
+        pytest.skip(f"{path} missing: run `make {make_target}` (make test does it)")
+    return path
+
+
 def copy_program(root: Path) -> Path:
     """Copy the program's entry files (Pulumi.yaml, __main__.py) into `root`, a temp project root; returns it."""
     for name in ("Pulumi.yaml", "__main__.py"):

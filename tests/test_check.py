@@ -3,7 +3,6 @@ plan; each mandatory finding fails the check, and the shipped stacks pass."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,18 +17,14 @@ from serving.check.terraform import TF_TYPES, terraform_plan
 from serving.plan.model import ResourceState
 
 from .check_helpers import context, k8s, mutated
-from .conftest import REPO, repo_plan
+from .conftest import REPO, repo_plan, require_tool
 
 STACKS = ["dev", "prod", "local"]
 
 
 @pytest.fixture(scope="module")
 def checkov() -> Path:
-    if not checkov_check.CHECKOV.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{checkov_check.CHECKOV} missing: `make test` installs it (make tools)")
-        pytest.skip(f"{checkov_check.CHECKOV} missing: run `make tools` (make test does it)")
-    return checkov_check.CHECKOV
+    return require_tool(checkov_check.CHECKOV, "tools")
 
 
 def _obj(api_version: str, kind: str, name: str, **spec: object) -> KubeObject:

@@ -13,18 +13,14 @@ import pytest
 
 from serving.plan import capture_plan, write_manifests
 
-from .conftest import REPO, platform_of, repo_stack
+from .conftest import REPO, platform_of, repo_stack, require_tool
 from .test_model import model_entry
 
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
 
 @pytest.fixture(scope="module")
 def checkov() -> Path:
-    if not CHECKOV.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHECKOV} missing: `make test` installs it (make tools)")
-        pytest.skip(f"{CHECKOV} missing: run `make tools` (make test does it)")
-    return CHECKOV
+    return require_tool(CHECKOV, "tools")
 
 
 def run_checkov(checkov: Path, directory: Path, *extra: str) -> dict[str, Any]:

@@ -179,7 +179,8 @@ class GpuSoftware(pulumi.ComponentResource):
             # exporter needs CAP_SYS_ADMIN for profiling metrics.
             metadata=meta(
                 cv.GPU_NAMESPACE,
-                labels={**cv.common_labels("gpu-system", "gpu"), "pod-security.kubernetes.io/enforce": "privileged"},
+                labels={**cv.common_labels("gpu-system", "gpu"),
+                        **cv.pod_security_labels("privileged", cfg.cluster.eks.kubernetes_version)},
             ),
             opts=child,
         )

@@ -17,14 +17,6 @@ from .. import conventions as cv
 from ..config import TeamConfig
 from .k8s import meta
 
-#: Pod Security admission, enforced and also reported (https://kubernetes.io/docs/concepts/security/pod-security-admission/).
-POD_SECURITY_LABELS = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-    "pod-security.kubernetes.io/audit": "restricted",
-    "pod-security.kubernetes.io/warn": "restricted",
-}
-
 #: Value of the serving PriorityClass: above the default 0 (batch, notebooks) so serving pods preempt them when a
 #: node is full, far below system-cluster-critical (2000000000).
 SERVING_PRIORITY = 100000
@@ -46,14 +38,15 @@ def serving_priority_class(name: str, provider: k8s.Provider, opts: pulumi.Resou
 class Team(pulumi.ComponentResource):
     """`serving:team:Team`."""
 
-    def __init__(self, name: str, team: TeamConfig, provider: k8s.Provider, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, team: TeamConfig, provider: k8s.Provider, opts: Optional[pulumi.ResourceOptions] = None,
+                 *, kubernetes_version: str = "1.34"):
         super().__init__("serving:team:Team", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.namespace_name = cv.team_namespace(team.name)
         labels = {cv.TEAM_LABEL: team.name, cv.APP_PART_OF: cv.PART_OF, cv.MANAGED_BY: "pulumi"}
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=meta(self.namespace_name, labels={**labels, **POD_SECURITY_LABELS}),
+            metadata=meta(self.namespace_name, labels={**labels, **cv.pod_security_labels("restricted", kubernetes_version)}),
             opts=child,
         )
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.namespace]))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from . import cluster, fleets, gateway, logging, models, monitoring
 from .base import Issue, Name, StrictModel
@@ -35,6 +35,12 @@ class PlatformConfig(StrictModel):
     storage_initializer_image: Optional[ImageRef] = None
     #: How `serving promote` maps another stack's artifact locations onto this stack's (config/promotion.py).
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    #: Policy-pack rules (policy/rules.py) this stack weakens, each with the reason: an explicit, reviewed choice.
+    #: The pack still reports every violation of a waived rule, as advisory with this reason, instead of failing.
+    policy_waivers: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=63)],
+        Annotated[str, StringConstraints(min_length=10, max_length=500)],
+    ] = Field(default_factory=dict)
 
     def model(self, name: str) -> ModelConfig:
         return next(m for m in self.models if m.name == name)
