@@ -165,9 +165,13 @@ def test_autoscaler_has_scoped_iam_through_pod_identity(dev: Plan) -> None:
     role = next(r for r in of_type(dev, "aws:iam/role:Role") if r.outputs["arn"] == plain(assoc)["roleArn"])
     policy = next(p for p in of_type(dev, "aws:iam/rolePolicy:RolePolicy") if plain(p)["role"] == role.outputs["name"])
     statements = {s["Sid"]: s for s in json.loads(plain(policy)["policy"])["Statement"]}
-    assert "eks:DescribeNodegroup" in statements["Describe"]["Action"]  # labels/taints of a group at zero
+    # Labels/taints of a group at zero, only of this cluster's node groups.
+    assert statements["DescribeOwnNodegroups"] == {
+        "Sid": "DescribeOwnNodegroups", "Effect": "Allow", "Action": ["eks:DescribeNodegroup"],
+        "Resource": "arn:aws:eks:*:*:nodegroup/ml-dev/*/*"}
     scale = statements["ScaleOwnGroups"]
     assert set(scale["Action"]) == {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+    assert scale["Resource"].endswith(":autoScalingGroupName/eks-*")  # EKS names a node group's ASG eks-<group>-<id>
     assert scale["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/ml-dev": "owned"}}
 
 
