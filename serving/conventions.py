@@ -11,6 +11,15 @@ from typing import Union
 
 from .config import GpuPoolConfig, NodePoolConfig, Taint
 
+#: PriorityClasses of the platform's own pods, above models (`SERVING_PRIORITY_CLASS`) so a scaling model never
+#: preempts them: Kubernetes' built-in classes (kube-apiserver creates them; usable in any namespace since 1.17), as
+#: the aws-load-balancer-controller and cluster-autoscaler charts default to. Controllers and proxies run at
+#: cluster-critical, per-node agents (log shipper, GPU device plugin and exporter) at node-critical.
+PLATFORM_PRIORITY_CLASS = "system-cluster-critical"
+NODE_AGENT_PRIORITY_CLASS = "system-node-critical"
+#: Annotation key prefix of a policy waiver on one object: `policy.serving.platform/<rule>: <reason>` (policy/rules.py).
+POLICY_WAIVER_PREFIX = "policy.serving.platform/"
+
 #: Prefix of the platform's own label keys.
 DOMAIN = "serving.platform"
 
@@ -89,6 +98,11 @@ def pod_security_labels(level: str, kubernetes_version: str) -> dict[str, str]:
         for mode in ("enforce", "audit", "warn")
         for suffix, value in (("", level), ("-version", version))
     }
+
+
+def policy_waivers(reason: str, *rules: str) -> dict[str, str]:
+    """Pod annotations waiving policy-pack rules for one workload, with the reason (reported as advisory)."""
+    return {f"{POLICY_WAIVER_PREFIX}{rule}": reason for rule in rules}
 
 
 def team_namespace(team: str) -> str:

@@ -43,19 +43,24 @@ class Platform(pulumi.ComponentResource):
             # Prometheus' volume needs the StorageClass (EKS: gp3, made by the cluster after its CSI driver).
             depends_on=[self.node_pools, *filter(None, [getattr(self.cluster, "storage_class", None)])], opts=me,
         )
+        platform_deps = [self.node_pools, self.monitoring.release]
+        self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)
+        # The AWS Load Balancer Controller's webhook (failurePolicy Fail) mutates every Service created once it is
+        # registered: whatever creates Services after the gateway waits until the controller is up (`serving check`,
+        # ordering). What comes before it (kube-prometheus-stack) creates its Services before the webhook exists.
+        lbc = self.gateway.load_balancer_controller
+        after_lbc: list[pulumi.Resource] = [lbc.release] if lbc is not None else []
         # cluster-autoscaler after kube-prometheus-stack: its chart renders a ServiceMonitor (CRD from that chart).
         self.autoscaler = (
             ClusterAutoscaler(f"{name}-autoscaler", cfg, self.cluster,
-                              opts=pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring.release]))
+                              opts=pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring.release, *after_lbc]))
             if autoscaler_enabled(cfg) else None
         )
-        platform_deps = [self.node_pools, self.monitoring.release]
-        self.gateway = Gateway(f"{name}-gateway", cfg, self.cluster, depends_on=platform_deps, opts=me)
-        self.logging = Logging(f"{name}-logging", cfg, self.cluster, depends_on=platform_deps, opts=me)
+        self.logging = Logging(f"{name}-logging", cfg, self.cluster, depends_on=[*platform_deps, *after_lbc], opts=me)
         # KEDA: its CRDs (ScaledObject) must exist before any model's autoscaler.
-        self.autoscaling = Autoscaling(f"{name}-autoscaling", k8s_provider, depends_on=platform_deps, opts=me)
+        self.autoscaling = Autoscaling(f"{name}-autoscaling", k8s_provider, depends_on=[*platform_deps, *after_lbc], opts=me)
         self.gpu = (
-            GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring], opts=me)
+            GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring, *after_lbc], opts=me)
             if cfg.node_pools.gpu else None
         )
         self.teams = {
@@ -86,7 +91,8 @@ class Platform(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=[self.teams[m.team], self.node_pools, self.serving_priority, self.monitoring, self.autoscaling,
-                                *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else [])],
+                                *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else []),
+                                *after_lbc],
                 ),
                 fleet=fleets.get(placement.get(m.name, "")),
             )

@@ -56,6 +56,72 @@ class ResourceSkip:
 
 #: Checks skipped for some resources, each with the reason.
 RESOURCE_SKIPS: list[ResourceSkip] = [
+    # -- chart objects (`Kind ns/name (release R)`) --------------------------------------------------------------
+    ResourceSkip(
+        "CKV_K8S_38", "* (release *)",
+        # Controllers, operators and agents watch the Kubernetes API: they need their service account token
+        # (model pods, which do not, have automountServiceAccountToken false: the policy pack's sa-token-not-mounted).
+        "platform controllers use the Kubernetes API",
+    ),
+    ResourceSkip(
+        "CKV_K8S_40", "* (release *)",
+        # Upstream images run as their own non-root UIDs (cert-manager 1000, Envoy Gateway and KEDA 65532/1000,
+        # distroless 65532); a UID above 10000 would not match their file ownership. Non-root itself is enforced by
+        # the policy pack's run-as-non-root rule.
+        "upstream images' own non-root UIDs",
+    ),
+    ResourceSkip(
+        "CKV_K8S_155", "ClusterRole * (release *)",
+        # cert-manager's cainjector, Envoy Gateway's certgen and KEDA's operator patch the CA bundle of their own
+        # admission webhooks and APIServices: that is their job (upstream RBAC, chart templates).
+        "CA injectors patch their own webhook configurations",
+    ),
+    ResourceSkip(
+        "CKV2_K8S_5", "RoleBinding envoy-gateway-system/* (release envoy-gateway)",
+        # The certgen Job writes the control plane's TLS Secrets in its own namespace (gateway-helm
+        # templates/certgen-rbac.yaml), once, at install.
+        "Envoy Gateway certgen writes its own TLS Secrets",
+    ),
+    ResourceSkip(
+        "CKV_K8S_8", "Job * (release *)",
+        # Install hooks (cert-manager startupapicheck, Envoy Gateway certgen) run once and exit: no probes.
+        "one-off install Jobs",
+    ),
+    ResourceSkip("CKV_K8S_9", "Job * (release *)", "one-off install Jobs"),
+    ResourceSkip(
+        "CKV_K8S_9", "Deployment * (release *)",
+        # Leader-elected controllers (cert-manager, cainjector, cluster-autoscaler) serve no traffic, so upstream
+        # ships no readiness probe; their liveness (where upstream has one) restarts a hung process.
+        "controllers serving no traffic have no readiness probe upstream",
+    ),
+    *(
+        ResourceSkip(check, match, reason)
+        for match, (reason, checks) in {
+            # The NVIDIA device plugin (and its MPS daemon, dormant: see placement.DORMANT_DAEMONSETS) registers
+            # with the kubelet through the hostPath /var/lib/kubelet/device-plugins as root, privileged for MPS; its
+            # config-manager init/sidecar have no resources value in chart 0.20.0, and the plugin no health endpoint.
+            # Its namespace is Pod Security `privileged` for this; the policy pack shows the waivers as advisory.
+            "DaemonSet gpu-system/nvidia-device-plugin* (release nvidia-device-plugin)": (
+                "NVIDIA device plugin: root on the kubelet's device-plugin socket", (
+                    "CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13", "CKV_K8S_16", "CKV_K8S_17",
+                    "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_25", "CKV_K8S_28", "CKV_K8S_30", "CKV_K8S_31",
+                    "CKV_K8S_37", "CKV_K8S_39")),
+            # DCGM profiling metrics need root with CAP_SYS_ADMIN and a writable root (chart 4.8.2 values).
+            "DaemonSet gpu-system/dcgm-exporter (release dcgm-exporter)": (
+                "DCGM exporter: root with SYS_ADMIN for profiling metrics", (
+                    "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_25", "CKV_K8S_29", "CKV_K8S_39")),
+            # Fluent Bit reads the node's root-owned container logs (0640 under /var/log/pods) as root, without
+            # capabilities; the chart has no pod-level securityContext default.
+            "DaemonSet logging/fluent-bit (release fluent-bit)": (
+                "Fluent Bit: root reads the node's container logs", ("CKV_K8S_23", "CKV_K8S_29")),
+        }.items()
+        for check in checks
+    ),
+    ResourceSkip(
+        "CKV_K8S_8", "Deployment cert-manager/cert-manager-cainjector (release cert-manager)",
+        # cert-manager's cainjector exposes no health endpoint (chart v1.21.1 templates/cainjector-deployment.yaml).
+        "cainjector has no health endpoint",
+    ),
     ResourceSkip(
         "CKV_AWS_39", "aws:eks/cluster:Cluster *",
         # The private endpoint is always on; the public one only when cluster.eks.publicAccessCidrs lists CIDRs

@@ -28,6 +28,13 @@ from .findings import Finding
 from .objects import KubeObject, containers, pod_spec
 from .runner import CheckContext
 
+#: DaemonSets that run on no pool on purpose, by the node label they select, with the reason.
+DORMANT_DAEMONSETS: dict[str, str] = {
+    # nvidia-device-plugin 0.20.0 always renders its MPS control daemon; the plugin labels a node
+    # `nvidia.com/mps.capable=true` only when its config shares GPUs with MPS, which no pool of the platform does
+    # (whole GPUs, time-slicing or MIG): the DaemonSet stays at zero pods.
+    "nvidia.com/mps.capable": "runs only on nodes whose device-plugin config enables MPS sharing (none here)",
+}
 #: Built-in PriorityClasses (kube-apiserver creates them; not in the plan).
 BUILTIN_PRIORITIES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
 _CPU_FAMILY_GIB_PER_VCPU = {"m": 4, "c": 2, "r": 8, "t": 4}
@@ -288,13 +295,16 @@ def check(ctx: CheckContext) -> list[Finding]:
         checked += 1
         reasons = {p.name: why_not(spec, p) for p in the_pools}
         fits = [p for p in the_pools if reasons[p.name] is None]
+        if not fits and o.kind == "DaemonSet" and any(k in DORMANT_DAEMONSETS for k in spec.get("nodeSelector") or {}):
+            continue
         if not fits:
             detail = "; ".join(f"{name}: {why}" for name, why in reasons.items())
             findings.append(Finding("placement", o.label, "placement", f"fits no node pool ({detail})"))
             continue
         demand = pod_demand(spec)
         findings += _gpu_sharing(o, spec, demand, fits)
-        findings += _priority(o, spec, classes, model_priority)
+        if o.kind not in ("Job", "CronJob"):  # a one-off install Job that is preempted is retried: no priority asked
+            findings += _priority(o, spec, classes, model_priority)
         if o.kind == "DaemonSet":
             for p in fits:
                 p.daemon_overhead = p.daemon_overhead.plus(demand)

@@ -35,6 +35,7 @@ def keda_values() -> dict[str, Any]:
     monitor = {"enabled": True, "additionalLabels": dict(cv.MONITORING_SELECTOR)}
     return {
         "crds": {"install": True},
+        "priorityClassName": cv.PLATFORM_PRIORITY_CLASS,
         "prometheus": {
             "operator": {"enabled": True, "serviceMonitor": monitor},
             "metricServer": {"enabled": True, "serviceMonitor": monitor},

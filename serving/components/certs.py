@@ -34,6 +34,13 @@ def cert_manager_values(cfg: PlatformConfig) -> dict[str, Any]:
     return {
         # CRDs installed and kept by the release (`crds.keep`: uninstalling never deletes every Certificate).
         "crds": {"enabled": True, "keep": True},
+        "global": {"priorityClassName": cv.PLATFORM_PRIORITY_CLASS},
+        # Requests and a memory limit for every component (the chart sets none); sizes from cert-manager's own
+        # deploy/charts guidance for a cluster of a few hundred certificates.
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "webhook": {"resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}},
+        "cainjector": {"resources": {"requests": {"cpu": "20m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}}},
+        "startupapicheck": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}},
         "config": {
             "apiVersion": "controller.config.cert-manager.io/v1alpha1",
             "kind": "ControllerConfiguration",

@@ -179,6 +179,15 @@ def gateway_parent_ref(section: Optional[str] = None) -> dict[str, str]:
     return ref
 
 
+def envoy_gateway_values() -> dict[str, Any]:
+    """gateway-helm values: the controller above models; requests and a memory limit for its certgen Job (the
+    chart sets none)."""
+    return {
+        "deployment": {"priorityClassName": cv.PLATFORM_PRIORITY_CLASS},
+        "certgen": {"job": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}}},
+    }
+
+
 class Gateway(pulumi.ComponentResource):
     """`serving:gateway:Gateway`: every model's HTTPRoute attaches to the Gateway this creates."""
 
@@ -208,7 +217,7 @@ class Gateway(pulumi.ComponentResource):
             self.load_balancer_controller = None
 
         self.controller = chart_release(
-            f"{name}-envoy-gateway", charts.ENVOY_GATEWAY, cv.GATEWAY_NAMESPACE, {},
+            f"{name}-envoy-gateway", charts.ENVOY_GATEWAY, cv.GATEWAY_NAMESPACE, envoy_gateway_values(),
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)), release_name="envoy-gateway",
         )
         after_controller = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.controller]))

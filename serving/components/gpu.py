@@ -74,8 +74,14 @@ def device_plugin_values(cfg: PlatformConfig) -> dict:
         "config": {"map": device_plugin_configs(pools), "default": DEFAULT_DEVICE_PLUGIN_CONFIG},
         "affinity": cv.gpu_node_affinity(exclude_host_device_plugin=True),
         "tolerations": cv.gpu_node_tolerations(pools),
-        "priorityClassName": "system-node-critical",
+        "priorityClassName": cv.NODE_AGENT_PRIORITY_CLASS,
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        "podAnnotations": cv.policy_waivers(
+            "the NVIDIA device plugin registers with the kubelet through /var/lib/kubelet/device-plugins and reads the "
+            "GPUs through the NVIDIA runtime as root (k8s-device-plugin deployments/helm: no non-root mode); its "
+            "config-manager init and sidecar have no resources value in chart 0.20.0",
+            "run-as-non-root", "no-privilege-escalation", "drop-capabilities", "seccomp", "read-only-root-fs",
+            "requests-and-limits"),
     }
 
 
@@ -127,7 +133,16 @@ def dcgm_exporter_values(cfg: PlatformConfig, metrics_checksum: str) -> dict:
             {"name": "platform-metrics", "mountPath": DCGM_METRICS_PATH, "subPath": "platform-counters.csv", "readOnly": True}
         ],
         # A subPath mount does not follow ConfigMap updates: a new metric list rolls the DaemonSet.
-        "podAnnotations": {f"{cv.DOMAIN}/metrics-checksum": metrics_checksum},
+        "podAnnotations": {
+            f"{cv.DOMAIN}/metrics-checksum": metrics_checksum,
+            **cv.policy_waivers(
+                "DCGM profiling metrics (DCGM_FI_PROF_*) need root with CAP_SYS_ADMIN and a writable root "
+                "(dcgm-exporter chart 4.8.2 values.yaml securityContext)",
+                "run-as-non-root", "drop-capabilities", "read-only-root-fs"),
+        },
+        # Merged with the chart's securityContext (root, SYS_ADMIN, drop ALL, no escalation): the runtime's default
+        # seccomp profile still allows perf events to a CAP_SYS_ADMIN holder.
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "serviceMonitor": {"enabled": False},  # ours below carries the platform's monitoring selector
         "affinity": cv.gpu_node_affinity(),
         "tolerations": cv.gpu_node_tolerations(cfg.node_pools.gpu),
@@ -207,7 +222,8 @@ class GpuSoftware(pulumi.ComponentResource):
             self.dcgm_exporter = chart_release(
                 f"{name}-dcgm-exporter", charts.DCGM_EXPORTER, cv.GPU_NAMESPACE,
                 dcgm_exporter_values(cfg, hashlib.sha256(csv.encode()).hexdigest()[:16]),
-                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[metrics])),
+                # `monitoring`: what its Service must wait for too (the load balancer controller's Service webhook).
+                pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[metrics, *monitoring])),
                 release_name=DCGM_RELEASE, create_namespace=False,
             )
             # The ServiceMonitor CRD comes with kube-prometheus-stack: wait for the monitoring component.

@@ -44,6 +44,12 @@ def controller_values(cluster_name: Any, region: str, vpc_id: Any) -> dict[str, 
         # VPC CNI gives pods VPC addresses: NLB targets are the Envoy pods themselves.
         "defaultTargetType": "ip",
         "serviceMonitor": {"enabled": True, "additionalLabels": dict(cv.MONITORING_SELECTOR)},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        # The chart's defaults (read-only root, non-root, no escalation) plus no capabilities and RuntimeDefault
+        # seccomp (Pod Security restricted).
+        "podSecurityContext": {"fsGroup": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"readOnlyRootFilesystem": True, "runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
     }
 
 

@@ -133,6 +133,13 @@ def fluent_bit_values(outputs: str) -> dict[str, Any]:
         "luaScripts": {"serving.lua": LUA_SCRIPT},
         "config": {"inputs": INPUTS, "filters": FILTERS, "outputs": outputs},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        "priorityClassName": cv.NODE_AGENT_PRIORITY_CLASS,
+        # Root reads the node's container logs (root-owned, 0640 under /var/log/pods), nothing more: no
+        # capabilities, no escalation, RuntimeDefault seccomp, read-only root (its state is on the hostPath mounts).
+        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                            "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "podAnnotations": cv.policy_waivers(
+            "reads the node's root-owned container logs (/var/log/pods, 0640 root) from hostPath", "run-as-non-root"),
     }
 
 
