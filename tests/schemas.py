@@ -58,6 +58,11 @@ FREE_FORM_PATHS: dict[str, frozenset[str]] = {
     # values.yaml: "serviceMonitor.selector -- Default to kube-prometheus install ... should be set according to
     # Prometheus install" (a label map, default {release: prometheus-operator}).
     "cluster-autoscaler": frozenset({"serviceMonitor.selector"}),
+    # templates/deployment.yaml: `securityContext: {{ toYaml .Values.podSecurityContext }}` and the container's
+    # `{{ toYaml .Values.securityContext }}`: Kubernetes PodSecurityContext / SecurityContext as given.
+    "aws-load-balancer-controller": frozenset({"podSecurityContext", "securityContext"}),
+    # templates/daemonset.yaml: the container's `securityContext: {{ toYaml .Values.securityContext }}`.
+    "dcgm-exporter": frozenset({"securityContext"}),
 }
 
 #: Keys of subcharts whose own values.yaml is not in the reference folder: each checked by hand in the subchart's

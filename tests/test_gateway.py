@@ -20,7 +20,7 @@ from serving.plan.model import HELM_RELEASE_TYPE, ResourceState, is_kubernetes_o
 from serving.plan.present.manifests import kubernetes_manifest
 
 from .conftest import platform_of, repo_plan, repo_stack
-from .schemas import chart_defaults, unknown_value_paths, validate_object
+from .schemas import unknown_chart_values, validate_object
 from .test_model import descendants
 
 GATEWAY_TYPE = "serving:gateway:Gateway"
@@ -144,7 +144,7 @@ def test_every_gateway_object_validates_against_its_schema(stack: str) -> None:
 def test_gateway_chart_values_exist_in_the_charts_defaults(release: str, pin: charts.ChartPin) -> None:
     state = releases(repo_plan("prod"))[release]
     assert (state.inputs["chart"], state.inputs["version"]) == (pin.chart, pin.version)
-    assert list(unknown_value_paths(reveal(dict(state.inputs.get("values", {}))), chart_defaults(pin.reference))) == []
+    assert unknown_chart_values(reveal(dict(state.inputs.get("values", {}))), pin.reference) == []
 
 
 def test_the_gateway_service_is_an_nlb_of_the_load_balancer_controller() -> None:

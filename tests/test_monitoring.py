@@ -246,3 +246,13 @@ def test_prometheus_volume_uses_the_clusters_default_storage_class_and_waits_for
     (sc,) = [s for s in plan.resources if s.type == "kubernetes:storage.k8s.io/v1:StorageClass"]
     assert sc.inputs["metadata"]["name"] == cv.DEFAULT_STORAGE_CLASS
     assert sc.urn in releases(plan)[RELEASE].dependencies
+
+
+def test_eks_stacks_do_not_scrape_the_managed_control_plane() -> None:
+    """etcd, the scheduler and the controller manager of EKS are out of the cluster's reach: no ServiceMonitor for
+    them and no "Down" alert firing forever; a cluster of its own (local) keeps the chart's defaults."""
+    for stack in ("dev", "prod"):
+        v = values(repo_plan(stack), RELEASE)
+        assert all(v[key] == {"enabled": False} for key in ("kubeEtcd", "kubeScheduler", "kubeControllerManager"))
+        assert v["prometheus"]["prometheusSpec"]["priorityClassName"] == cv.PLATFORM_PRIORITY_CLASS
+    assert "kubeEtcd" not in values(repo_plan("local"), RELEASE)

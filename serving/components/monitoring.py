@@ -95,11 +95,20 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
             loki["secureJsonData"] = {"httpHeaderValue1": loki_cfg.tenant}
         grafana["additionalDataSources"] = [loki]
     monitor_labels = {"prometheus": {"monitor": {"additionalLabels": dict(cv.MONITORING_SELECTOR)}}}
+    prometheus_spec["priorityClassName"] = cv.PLATFORM_PRIORITY_CLASS
+    managed_control_plane: dict[str, Any] = {}
+    if cfg.cluster.mode == "eks":
+        # EKS runs etcd, the scheduler and the controller manager out of reach of the cluster's network: their
+        # ServiceMonitors would only ever scrape nothing and their "...Down" alerts fire forever
+        # (kube-prometheus-stack values.yaml kubeEtcd/kubeScheduler/kubeControllerManager; EKS best practices,
+        # control plane monitoring through the API server's metrics).
+        managed_control_plane = {key: {"enabled": False} for key in ("kubeEtcd", "kubeScheduler", "kubeControllerManager")}
     return {
+        **managed_control_plane,
         # On every object of the chart itself, including its ServiceMonitors and PrometheusRules.
         "commonLabels": dict(cv.MONITORING_SELECTOR),
         "prometheus": {"prometheusSpec": prometheus_spec},
-        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True}},
+        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "priorityClassName": cv.PLATFORM_PRIORITY_CLASS}},
         "grafana": grafana,
         # Subcharts (kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1) label their own ServiceMonitors.
         "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_LABELS_ALLOWLIST), **monitor_labels},
