@@ -51,7 +51,7 @@ def test_a_system_pool_too_small_for_the_platform_fails() -> None:
     ctx.plan = added(ctx.plan, big)
     (finding,) = run_checks(ctx, ["placement"]).findings
     assert finding.resource == "node pool system" and finding.rule == "capacity" and finding.mandatory
-    assert "maxSize 1 x t3.medium" in finding.message and "Deployment platform/controller" in finding.message
+    assert "maxSize 1 x t3.medium" in finding.message and "left over" in finding.message
 
 
 def test_a_pod_that_fits_no_pool_and_a_gpu_request_the_device_plugin_rejects() -> None:
