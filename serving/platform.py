@@ -87,10 +87,14 @@ class Platform(pulumi.ComponentResource):
                 self.gateway,
                 k8s_provider,
                 cluster=self.cluster,
-                # Monitoring first: it brings the CRDs (ServiceMonitor, PrometheusRule, KEDA's ScaledObject) models use.
+                # What a model needs first, and nothing more (a component would mean every child of it): its namespace,
+                # its priority class, and the releases bringing the CRDs it uses (ServiceMonitor and PrometheusRule from
+                # kube-prometheus-stack, ScaledObject from KEDA), its namespace's CA when pods serve TLS, and the load balancer
+                # controller's webhook release where there is one.
                 opts=pulumi.ResourceOptions(
                     parent=self,
-                    depends_on=[self.teams[m.team], self.node_pools, self.serving_priority, self.monitoring, self.autoscaling,
+                    depends_on=[self.teams[m.team].namespace, self.serving_priority, self.monitoring.release,
+                                self.autoscaling.release,
                                 *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else []),
                                 *after_lbc],
                 ),

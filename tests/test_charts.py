@@ -178,3 +178,21 @@ def test_every_release_is_rendered_or_says_why(stack: str) -> None:
         assert children or said, f"{release.name}: neither rendered nor a diagnostic"
         assert all(s.parent == release.urn for s in children)
     assert not [d for d in plan.diagnostics if "does not render" in d.message]
+
+
+def test_the_base_plan_is_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan --base` makes the base revision's plan once; the next one comes from the cache, without a worktree."""
+    from serving.plan.compute.diff import BaseRevision
+
+    monkeypatch.setenv("SERVING_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SERVING_CHARTS_DIR", "none")  # the plan, not the charts, is what is cached here
+    root = Path(__file__).parent.parent
+    with BaseRevision("HEAD", root, charts=False) as cold:
+        first = cold.plan("local")
+        assert cold._checkout is not None
+    with BaseRevision("HEAD", root, charts=False) as warm:
+        again = warm.plan("local")
+        assert warm._checkout is None  # no worktree, no subprocess
+        other = warm.cache_key("dev")
+    assert plan_json(again) == plan_json(first) and first.steps
+    assert len(list((tmp_path / "cache" / "plans").glob("*.json"))) == 1 and other not in str(list(tmp_path.rglob("*")))

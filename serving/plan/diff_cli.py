@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from ..stackfile import list_stacks
-from .compute.diff import DiffError, PlanDiff, diff_in_checkout, revision_checkout
+from ..stackfile import list_stacks, project_name
+from .compute.diff import BaseRevision, DiffError, PlanDiff, diff_plans, head_plan
 from .present.diff import render_json, render_text
 from .present.markdown import render_markdown
 
@@ -40,22 +40,23 @@ def wants_diff(args: argparse.Namespace) -> bool:
     return getattr(args, "base", None) is not None or getattr(args, "markdown", False) or getattr(args, "all_stacks", False)
 
 
-def _stacks(args: argparse.Namespace, root: Path, base_root: Path) -> list[str]:
-    if not args.all_stacks:
-        return [args.stack]
-    return sorted(set(list_stacks(root)) | set(list_stacks(base_root)))
-
-
 def compute_all(args: argparse.Namespace) -> tuple[list[PlanDiff], list[tuple[str, list[str], int]]]:
-    """The diff of each stack, and (stack, error lines, exit code) of each stack whose plan could not be made: one
-    broken stack file does not stop the others."""
+    """The diff of each stack (the base revision's plan, cached by content, against the working tree's), and
+    (stack, error lines, exit code) of each stack whose plan could not be made: one broken stack file does not stop
+    the others."""
+    from ..cli import chart_options
+
     root = Path(args.root).resolve()
+    charts, charts_dir = chart_options(args)
     diffs: list[PlanDiff] = []
     failures: list[tuple[str, list[str], int]] = []
-    with revision_checkout(args.base, root) as (checkout, label):
-        for stack in _stacks(args, root, checkout):
+    with BaseRevision(args.base, root, charts=charts, charts_dir=charts_dir) as base:
+        stacks = sorted(set(list_stacks(root)) | set(base.stack_names())) if args.all_stacks else [args.stack]
+        project = project_name(root)
+        for stack in stacks:
             try:
-                diffs.append(diff_in_checkout(stack, root, checkout, label))
+                head = head_plan(stack, root, project, charts=charts, charts_dir=charts_dir)
+                diffs.append(diff_plans(base.plan(stack), head, base_label=base.label, head_label="working tree"))
             except Exception as exc:  # noqa: BLE001 - reported per stack below, like the plain `plan` command does
                 failures.append((stack, *_failure(exc)))
     return diffs, failures

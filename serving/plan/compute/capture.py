@@ -495,9 +495,10 @@ def capture_plan(
     if validate:
         validate_stack_file(sf)
     plan = run_program(sf, root, program)
-    if not charts:
+    from .charts import CHARTS_ENV, chart_source, render_charts
+
+    if not charts or (charts_dir is None and os.environ.get(CHARTS_ENV) == "none"):
         return plan
-    from .charts import chart_source, render_charts
 
     return render_charts(plan, chart_source(root, charts_dir))
 

@@ -16,6 +16,7 @@ Printing a diff (text, JSON, Markdown) is in `serving.plan.present`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -30,7 +31,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from ...stackfile import REPO_ROOT, project_name
 from . import cost as costs
-from ..digest import empty_plan, plan_from_digest, round_trip
+from ..digest import empty_plan, plan_from_digest, plan_json, round_trip
 from ..model import (
     OP_CREATE,
     OP_DELETE,
@@ -487,19 +488,23 @@ def revision_checkout(rev: str, root: Path = REPO_ROOT) -> Iterator[tuple[Path, 
 BASE_PLAN_TIMEOUT = 900.0
 
 
-def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[str] = None) -> Plan:
+def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[str] = None, *,
+                     charts: bool = True, charts_dir: Optional[Path] = None) -> Plan:
     """The plan of `stack` made by the checkout's own code: its `python -m serving plan --stack STACK --json`,
-    run with the current interpreter (the project's .venv) and the checkout as working directory. A stack with
-    no stack file there has an empty plan (everything is a create)."""
+    run with the current interpreter (the project's .venv) and the checkout as working directory, with the charts
+    of `charts_dir` (default: this checkout's) or none. A stack with no stack file there has an empty plan
+    (everything is a create)."""
     project = project_name(checkout)
     if not (checkout / f"Pulumi.{stack}.yaml").is_file():
         return empty_plan(stack, project)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # The checkout is a temporary worktree: it renders charts from the same folder and shares this checkout's cache.
-    source = chart_source(REPO_ROOT)
-    if source.charts_dir is not None:
-        env.setdefault(CHARTS_ENV, str(source.charts_dir))
+    source = chart_source(REPO_ROOT, charts_dir)
+    if not charts:
+        env[CHARTS_ENV] = "none"
+    elif source.charts_dir is not None:
+        env[CHARTS_ENV] = str(source.charts_dir)
     if source.cache_dir is not None:
         env.setdefault(CACHE_ENV, str(source.cache_dir))
     timeout = float(os.environ.get("SERVING_PLAN_BASE_TIMEOUT", BASE_PLAN_TIMEOUT))
@@ -522,25 +527,111 @@ def plan_in_checkout(stack: str, checkout: Path, label: str, python: Optional[st
     return plan_from_digest(doc, stack, project)
 
 
+def head_plan(stack: str, root: Path, project: str, *, charts: bool = True, charts_dir: Optional[Path] = None) -> Plan:
+    """The working tree's plan of `stack` as the base's is read (through the preview JSON); empty without a stack
+    file."""
+    from .capture import capture_plan
+
+    root = Path(root)
+    if not (root / f"Pulumi.{stack}.yaml").is_file():
+        return empty_plan(stack, project)
+    return round_trip(capture_plan(stack, root, charts=charts, charts_dir=charts_dir))
+
+
 def diff_in_checkout(stack: str, root: Path, checkout: Path, label: str) -> PlanDiff:
     """The plan diff of `stack`: its plan in `checkout` (base, made by the checkout's own code) against the working
     tree of `root` (head). A stack without a stack file on one side has an empty plan there."""
-    from .capture import capture_plan
-
     base = plan_in_checkout(stack, checkout, label)
-    root = Path(root)
-    has_head = (root / f"Pulumi.{stack}.yaml").is_file()
-    head = round_trip(capture_plan(stack, root)) if has_head else empty_plan(stack, base.project)
-    return diff_plans(base, head, base_label=label, head_label="working tree")
+    return diff_plans(base, head_plan(stack, root, base.project), base_label=label, head_label="working tree")
 
 
 def diff_against_revision(stack: str, rev: str, root: Path = REPO_ROOT) -> PlanDiff:
-    """The plan diff of `stack`: revision `rev` (base) against the working tree of `root` (head)."""
-    with revision_checkout(rev, root) as (checkout, label):
-        return diff_in_checkout(stack, Path(root).resolve(), checkout, label)
+    """The plan diff of `stack`: revision `rev` (base, its plan cached by content) against the working tree of
+    `root` (head)."""
+    with BaseRevision(rev, root) as base:
+        return diff_plans(base.plan(stack), head_plan(stack, base.root, project_name(base.root)),
+                          base_label=base.label, head_label="working tree")
+
+
+# -- the base revision, its plans cached by content ------------------------------------------------------------------
+
+#: Bump when what a cached base plan holds, or how it is made, changes.
+PLAN_CACHE_FORMAT = 1
+
+
+def _stat_signature(path: Optional[Path]) -> list[Any]:
+    """A cheap id of a file or folder's content: every file's path, size and modification time."""
+    if path is None or not path.exists():
+        return []
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+
+
+class BaseRevision:
+    """The plans of git revision `rev` of the project in `root`, each made by that revision's own code (`python -m
+    serving plan --json` in a temporary worktree). A plan is cached on disk by what it comes from: the revision's
+    project tree (code and stack files, by git tree hash), the stack, the Python, Helm and charts folder it was made
+    with; a cached plan needs no worktree at all. Use as a context manager (the worktree is removed on exit)."""
+
+    def __init__(self, rev: str, root: Path = REPO_ROOT, *, charts: bool = True, charts_dir: Optional[Path] = None):
+        self.root = Path(root).resolve()
+        self.charts, self.charts_dir = charts, charts_dir
+        self.sha = resolve_revision(rev, self.root)
+        self.label = f"{rev} ({self.sha[:12]})"
+        self._rev = rev
+        toplevel = Path(_git(self.root, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
+        subdir = self.root.relative_to(toplevel).as_posix() if self.root != toplevel else ""
+        self._spec = f"{self.sha}:{subdir}" if subdir else f"{self.sha}^{{tree}}"
+        self.tree = _git(self.root, "rev-parse", self._spec).stdout.strip()
+        self._checkout: Optional[Path] = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "BaseRevision":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def stack_names(self) -> list[str]:
+        names = _git(self.root, "ls-tree", "--name-only", self.tree).stdout.split()
+        return sorted(n[len("Pulumi."):-len(".yaml")] for n in names if re.fullmatch(r"Pulumi\.[^/]+\.yaml", n))
+
+    def cache_key(self, stack: str) -> str:
+        source = chart_source(REPO_ROOT, self.charts_dir)
+        doc = {
+            "format": PLAN_CACHE_FORMAT, "tree": self.tree, "stack": stack, "python": sys.executable,
+            "version": sys.version, "helm": _stat_signature(source.helm),
+            "charts": _stat_signature(source.charts_dir) if self.charts else "none",
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+    def plan(self, stack: str) -> Plan:
+        if stack not in self.stack_names():
+            return empty_plan(stack, project_name(self.root))
+        cache_dir = chart_source(REPO_ROOT).cache_dir
+        cache_file = cache_dir / "plans" / f"{self.cache_key(stack)}.json" if cache_dir is not None else None
+        if cache_file is not None and cache_file.is_file():
+            try:
+                doc = json.loads(cache_file.read_text())
+                return plan_from_digest(doc, stack, doc.get("project", ""))
+            except (OSError, ValueError):
+                pass  # damaged: make it again
+        if self._checkout is None:
+            self._checkout, _ = self._stack.enter_context(revision_checkout(self._rev, self.root))
+        plan = plan_in_checkout(stack, self._checkout, self.label, charts=self.charts, charts_dir=self.charts_dir)
+        if cache_file is not None:
+            try:
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
+                partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(json.dumps({**plan_json(plan), "project": plan.project}))
+                partial.replace(cache_file)
+            except OSError:
+                pass
+        return plan
 
 
 __all__ = [
-    "CHANGE_OPS", "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision", "diff_in_checkout",
+    "BaseRevision", "CHANGE_OPS", "Change", "DiffError", "PlanDiff", "PropertyChange", "diff_against_revision",
+    "diff_in_checkout", "head_plan",
     "diff_plans", "plan_from_digest", "property_changes", "review_warnings", "round_trip", "subject",
 ]
