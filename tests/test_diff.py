@@ -340,6 +340,7 @@ def git_project(tmp_path: Path) -> Path:
     repo.mkdir()
     copy_program(repo)
     shutil.copytree(REPO / "serving", repo / "serving", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / ".gitignore", repo / ".gitignore")
     doc = repo_stack("dev")
     plain_model(doc)["image"] = IMAGE_A
     (repo / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
