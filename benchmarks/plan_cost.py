@@ -96,7 +96,9 @@ def stack_with_models(n: int) -> dict[str, Any]:
         models.append(m)
     platform["models"] = models
     for team in platform["teams"]:
-        team["quota"] = {**team.get("quota", {}), "cpu": "100000", "memory": "100000Gi"}
+        team["quota"] = {**team.get("quota", {}), "cpu": "100000", "memory": "100000Gi", "pods": 100000}
+    system = platform.setdefault("nodePools", {}).setdefault("system", {})
+    system["maxSize"] = max(int(system.get("maxSize", 1)), n // 2 + 10)  # room for the models at maxReplicas
     return doc
 
 
