@@ -14,6 +14,7 @@ HELM := $(BIN)/helm
 .PHONY: plan test tools helm policy-venv schema check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "make: installing the pinned dependencies into $(VENV) (first run or changed requirements: a few minutes)..." >&2
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@

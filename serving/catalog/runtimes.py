@@ -70,8 +70,9 @@ class RuntimePreset:
     startup_seconds_per_gib: int = 10
     #: Gateway request timeout when the model's route does not set one.
     request_timeout: str = "60s"
-    #: Seconds in-flight requests get to finish after the pod stops receiving new ones.
-    drain_seconds: int = 30
+    #: Seconds in-flight requests get to finish after the pod stops receiving new ones: at least `request_timeout`
+    #: (config/sanity.py), or a rollout cuts requests the route still allows.
+    drain_seconds: int = 60
     #: Where the docs/sources for the facts above live.
     source: str = ""
     #: The shared-server runtime (`FLEET_RUNTIMES`) that can host a model of this runtime (None: dedicated only).
@@ -137,7 +138,9 @@ _VLLM = RuntimePreset(
     startup_base_seconds=180,  # CUDA graph capture + torch.compile warm-up on first start
     startup_seconds_per_gib=10,
     request_timeout="600s",  # a streamed completion may run for minutes
-    drain_seconds=120,
+    # As long as the longest request: on SIGTERM the server finishes its open streams before exiting; a shorter
+    # grace period would cut them at every rollout (config/sanity.py checks each route's timeout against it).
+    drain_seconds=600,
     source="https://docs.vllm.ai/en/v0.11.0/serving/openai_compatible_server.html",
 )
 
@@ -172,7 +175,7 @@ _TRITON = RuntimePreset(
     default_metric="requests",
     default_targets={"cpu": 70, "requests": 50, "queue": 10, "latency": 0.5},
     startup_base_seconds=60,
-    drain_seconds=30,
+    drain_seconds=60,  # the default request timeout: a rollout never cuts a request the route still allows
     source="https://github.com/triton-inference-server/server/tree/v2.61.0/docs",
     fleet_runtime="triton",
     grpc_port=8001,
@@ -221,7 +224,7 @@ def _mlserver(flavour: Optional[str], implementation: Optional[str]) -> RuntimeP
         default_memory="2Gi",
         default_metric="cpu",
         startup_base_seconds=60,
-        drain_seconds=20,
+        drain_seconds=60,  # the default request timeout (see Triton's)
         source="https://github.com/SeldonIO/MLServer/tree/1.7.1",
         fleet_runtime="mlserver",
         requirements=(flavour,) if flavour else (),
@@ -257,7 +260,7 @@ _TFSERVING = RuntimePreset(
     default_memory="2Gi",
     default_metric="cpu",
     startup_base_seconds=60,
-    drain_seconds=20,
+    drain_seconds=60,  # the default request timeout (see Triton's)
     source="https://github.com/tensorflow/serving/tree/2.19.1",
 )
 
@@ -307,6 +310,11 @@ PRESETS: dict[str, RuntimePreset] = {
 # file at HF_TOKEN_PATH (huggingface_hub/constants.py).
 STORAGE_INITIALIZER_IMAGE = "kserve/storage-initializer:v0.19.0"
 STORAGE_INITIALIZER_ENTRYPOINT = "/storage-initializer/scripts/initializer-entrypoint"
+#: The download init container's requests and memory limit (components/artifacts.py). A pod's effective request,
+#: what the scheduler and a ResourceQuota count, is the larger of its containers' sum and its largest init container.
+STORAGE_INITIALIZER_CPU = "500m"
+STORAGE_INITIALIZER_MEMORY = "1Gi"
+STORAGE_INITIALIZER_MEMORY_LIMIT = "2Gi"
 
 
 # --- shared servers (fleets) --------------------------------------------------------------------------------------

@@ -40,7 +40,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..catalog.runtimes import STORAGE_INITIALIZER_ENTRYPOINT
+from ..catalog.runtimes import (
+    STORAGE_INITIALIZER_CPU,
+    STORAGE_INITIALIZER_ENTRYPOINT,
+    STORAGE_INITIALIZER_MEMORY,
+    STORAGE_INITIALIZER_MEMORY_LIMIT,
+)
 from ..config.models import Artifact
 from ..config.stores import GCS_KEY, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, parse_endpoint
 
@@ -125,7 +130,8 @@ def download_container(
         "imagePullPolicy": "IfNotPresent",
         "command": ["/bin/sh", "-c", script or DOWNLOAD_SCRIPT],
         "env": env,
-        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        "resources": {"requests": {"cpu": STORAGE_INITIALIZER_CPU, "memory": STORAGE_INITIALIZER_MEMORY},
+                      "limits": {"memory": STORAGE_INITIALIZER_MEMORY_LIMIT}},
         "securityContext": security_context,
         "volumeMounts": mounts,
     }

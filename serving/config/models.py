@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Mapping, Optional
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from ..catalog.runtimes import PRESETS, RuntimePreset, ScalingMetric, runtime_names
+from ..catalog.runtimes import (
+    PRESETS,
+    STORAGE_INITIALIZER_CPU,
+    STORAGE_INITIALIZER_MEMORY_LIMIT,
+    RuntimePreset,
+    ScalingMetric,
+    runtime_names,
+)
 from .base import (
     CpuQuantity,
     Issue,
@@ -711,6 +718,22 @@ def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
     return issues
 
 
+def _downloads(m: ModelConfig) -> bool:
+    return any(m.artifact_of(c).downloaded for c in (None, *(c for _, c in m.candidates())))
+
+
+def pod_cpu(m: ModelConfig) -> float:
+    """Cores a model pod is counted for (scheduler, ResourceQuota): its effective request, the larger of the server's
+    and the download init container's."""
+    return max(cpu_cores(m.cpu), cpu_cores(STORAGE_INITIALIZER_CPU) if _downloads(m) else 0.0)
+
+
+def pod_memory(m: ModelConfig) -> float:
+    """Bytes of memory a model pod is counted for: the larger of the server's and the download init container's limit
+    (requests and limits are both under the team quota)."""
+    return max(memory_bytes(m.memory), memory_bytes(STORAGE_INITIALIZER_MEMORY_LIMIT) if _downloads(m) else 0.0)
+
+
 def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> list[Issue]:
     """A team's quota must admit all its models at maxReplicas, with one surge pod per Deployment during a rollout:
     otherwise the autoscaler asks for replicas the quota silently refuses."""
@@ -721,8 +744,8 @@ def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> lis
         fleets = [f for f in cfg.fleets if f.team == team.name]
         if not models and not fleets:
             continue
-        cpu = sum(m.pods_at_most() * cpu_cores(m.cpu) for m in models) + sum((f.replicas + 1) * cpu_cores(f.cpu) for f in fleets)
-        mem = sum(m.pods_at_most() * memory_bytes(m.memory) for m in models) + sum((f.replicas + 1) * memory_bytes(f.memory) for f in fleets)
+        cpu = sum(m.pods_at_most() * pod_cpu(m) for m in models) + sum((f.replicas + 1) * cpu_cores(f.cpu) for f in fleets)
+        mem = sum(m.pods_at_most() * pod_memory(m) for m in models) + sum((f.replicas + 1) * memory_bytes(f.memory) for f in fleets)
         gpus = sum(m.pods_at_most() * m.resources.gpus for m in models) + sum((f.replicas + 1) * f.gpus for f in fleets)
         pods = sum(m.pods_at_most() for m in models) + sum(f.replicas + 1 for f in fleets)
         storage = sum(m.pods_at_most() * m.artifact.cache_size_gi * 2**30 for m in models if m.artifact.cache_volume)
