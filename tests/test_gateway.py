@@ -173,6 +173,8 @@ def test_an_internal_gateway_with_dns01_gets_an_internal_nlb_and_route53_access(
     gw = platform_of(doc)["gateway"]
     gw["loadBalancer"] = "internal"
     gw["hostname"] = "*.models.dev.example.com"
+    for m in platform_of(doc)["models"]:  # under a wildcard gateway every model has a host of its own
+        m.setdefault("exposure", {})["host"] = f"{m['name']}.models.dev.example.com"
     gw["tls"].update({"acmeChallenge": "dns01", "dns01": {"hostedZoneId": "Z0123456789ABCDEFGHIJ"}})
     plan = plan_of(stack_root, doc)
     states = under(plan, GATEWAY_TYPE)

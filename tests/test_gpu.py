@@ -31,6 +31,7 @@ def operator_plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
 def sliced_plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     def change(p: dict) -> None:
         p["nodePools"]["gpu"][0]["timeSlicing"] = {"replicas": 4}
+        p["models"] = [m for m in p["models"] if m["runtime"] != "vllm"]  # an LLM never shares a GPU by slices
         p["nodePools"]["gpu"].append({"name": "gpu-l4", "instanceTypes": ["g6.xlarge"], "maxSize": 1,
                                       "taints": [{"key": "team", "value": "vision", "effect": "NoSchedule"}]})
         for m in p["models"]:

@@ -545,7 +545,8 @@ def test_a_model_can_have_a_host_of_its_own(stack_root: Callable[..., Path]) -> 
     doc = repo_stack("dev")
     platform_of(doc)["gateway"]["hostname"] = "*.models.dev.example.com"
     platform_of(doc)["gateway"]["tls"] = {"mode": "secret", "secretName": "wildcard-tls"}
-    model_entry(doc, "churn")["exposure"] = {"host": "churn.models.dev.example.com"}
+    for m in platform_of(doc)["models"]:  # under a wildcard gateway every model has a host of its own
+        m.setdefault("exposure", {})["host"] = f"{m['name']}.models.dev.example.com"
     plan = plan_of(stack_root, doc)
     (route,) = objects(plan, "churn", "HTTPRoute").values()
     assert route["spec"]["hostnames"] == ["churn.models.dev.example.com"]
