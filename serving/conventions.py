@@ -183,3 +183,21 @@ def common_labels(name: str, component: str) -> dict[str, str]:
 #: triggers and Grafana. The release name is fixed in `components/monitoring.py`.
 MONITORING_RELEASE = "kube-prometheus-stack"
 PROMETHEUS_URL = f"http://{MONITORING_RELEASE}-prometheus.{MONITORING_NAMESPACE}.svc:9090"
+
+
+#: `app.kubernetes.io/component` of an LLM model's endpoint picker pods (NetworkPolicies and monitors select on it).
+PICKER_COMPONENT = "endpoint-picker"
+#: Pod label of an LLM's server pods that its InferencePool selects (value: the pool's name): the tracks that take
+#: live traffic (primary, canary), never a shadow.
+INFERENCE_POOL_LABEL = f"{DOMAIN}/inference-pool"
+
+
+def inference_pool_name(model: str) -> str:
+    """The InferencePool of an LLM model (`components/inference_pool.py`); the endpoint picker's metrics name the pool
+    with it (label `name`), the dashboards and alerts select on it."""
+    return model
+
+
+def picker_name(model: str) -> str:
+    """The endpoint picker (Deployment, Service, ServiceAccount, ConfigMap) of a model's InferencePool."""
+    return f"{inference_pool_name(model)}-epp"

@@ -336,7 +336,8 @@ def test_bad_eks_input_names_the_key(change, location: str, words: str) -> None:
 
 def test_a_version_pin_override_makes_another_kubernetes_version_plannable() -> None:
     versions = {"vpc-cni": "v1.20.4-eksbuild.2", "kube-proxy": "v1.33.5-eksbuild.2", "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
-                "coredns": "v1.12.4-eksbuild.1", "aws-ebs-csi-driver": "v1.54.0-eksbuild.1"}
+                "coredns": "v1.12.4-eksbuild.1", "aws-ebs-csi-driver": "v1.54.0-eksbuild.1",
+                "aws-mountpoint-s3-csi-driver": "v2.7.0-eksbuild.1"}
     from serving.config import parse_platform
 
     raw = platform_of(repo_stack("dev"))

@@ -103,7 +103,7 @@ def test_promql_parser_rejects_what_prometheus_rejects() -> None:
 
 
 def test_every_exported_metric_names_its_exporter() -> None:
-    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm", "cluster-autoscaler"}
+    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm", "cluster-autoscaler", "llm-d-epp"}
     assert "DCGM_FI_DEV_GPU_UTIL" in m.EXPORTED_METRICS and "vllm:num_requests_waiting" in m.EXPORTED_METRICS
 
 

@@ -53,6 +53,12 @@ AWS_LOAD_BALANCER_CONTROLLER = ChartPin(
     "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", "aws-load-balancer-controller"
 )
 
+# Envoy AI Gateway v1.1.0 (https://aigateway.envoyproxy.io/docs/getting-started/installation): its CRDs and its
+# controller (the Envoy Gateway extension server that programs InferencePool backends and AIGatewayRoutes);
+# envoyproxy/ai-gateway tag v1.1.0, manifests/charts/. Both are OCI charts on Docker Hub.
+AI_GATEWAY_CRDS = ChartPin("oci://docker.io/envoyproxy/ai-gateway-crds-helm", "v1.1.0", None, "ai-gateway-crds-helm")
+AI_GATEWAY = ChartPin("oci://docker.io/envoyproxy/ai-gateway-helm", "v1.1.0", None, "ai-gateway-helm")
+
 ALL = {
     name: pin for name, pin in globals().items() if isinstance(pin, ChartPin)
 }

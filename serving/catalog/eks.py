@@ -22,7 +22,9 @@ KUBE_PROXY = AddonSpec("kube-proxy", before_compute=True)
 POD_IDENTITY_AGENT = AddonSpec("eks-pod-identity-agent", before_compute=True)
 COREDNS = AddonSpec("coredns", before_compute=False)
 EBS_CSI_DRIVER = AddonSpec("aws-ebs-csi-driver", before_compute=False)
-ADDONS = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER)
+#: Mountpoint for Amazon S3 CSI driver v2: LLM replicas mount their weights from S3 (`components/shared_weights.py`).
+MOUNTPOINT_S3_CSI_DRIVER = AddonSpec("aws-mountpoint-s3-csi-driver", before_compute=False)
+ADDONS = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER, MOUNTPOINT_S3_CSI_DRIVER)
 
 #: Kubernetes minor -> add-on name -> version. Checked offline (no `aws eks describe-addon-versions` here), Nov 2026:
 #: - kube-proxy v1.34.1-eksbuild.2 and coredns v1.12.4-eksbuild.1: the 1.34 rows of the EKS user guide's version
@@ -31,6 +33,10 @@ ADDONS = (VPC_CNI, KUBE_PROXY, POD_IDENTITY_AGENT, COREDNS, EBS_CSI_DRIVER)
 #: - vpc-cni v1.21.1-eksbuild.1, eks-pod-identity-agent v1.3.10-eksbuild.2, aws-ebs-csi-driver v1.54.0-eksbuild.1:
 #:   not in a doc table; seen pinned together with kube-proxy v1.34.1-eksbuild.2 in public EKS 1.34 configurations
 #:   (Terraform/CDK), i.e. they existed for 1.34, but whether each is still offered is not verifiable offline.
+#: - aws-mountpoint-s3-csi-driver v2.7.0-eksbuild.1: the driver's newest release in a snapshot of
+#:   awslabs/mountpoint-s3-csi-driver (tag v2.7.0, 2026-06-11; chart 2.7.0, `kubeVersion >=1.30`); the add-on build
+#:   suffix is not verifiable offline. v2 is needed: pod-level credentials with EKS Pod Identity, Mountpoint Pod
+#:   sharing and the `cache: emptyDir` volume attribute.
 #: Before a real `pulumi up`, confirm with `aws eks describe-addon-versions --kubernetes-version 1.34 --addon-name
 #: <name>`; bump them the same way when moving the control plane.
 ADDON_VERSIONS: dict[str, dict[str, str]] = {
@@ -40,6 +46,7 @@ ADDON_VERSIONS: dict[str, dict[str, str]] = {
         "eks-pod-identity-agent": "v1.3.10-eksbuild.2",
         "coredns": "v1.12.4-eksbuild.1",
         "aws-ebs-csi-driver": "v1.54.0-eksbuild.1",
+        "aws-mountpoint-s3-csi-driver": "v2.7.0-eksbuild.1",
     },
 }
 

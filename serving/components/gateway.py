@@ -10,7 +10,9 @@ Gateway (https://gateway.envoyproxy.io/docs/install/install-helm/). What this co
 - the GatewayClass and the Gateway `platform` with listeners `http` (80: only the HTTP->HTTPS redirect and ACME
   HTTP-01 challenges), `https` (443, the models' host; routes from team namespaces only) and, when Grafana has a
   host, `grafana` (443, routes from the monitoring namespace only);
-- TLS: cert-manager + an ACME ClusterIssuer + a Certificate for every HTTPS host (`certs.py`), or an existing Secret.
+- TLS: cert-manager + an ACME ClusterIssuer + a Certificate for every HTTPS host (`certs.py`), or an existing Secret;
+- Envoy AI Gateway as Envoy Gateway's extension server (`ai_gateway.py`): InferencePool backends for LLM models and
+  the OpenAI endpoint under `/v1`.
 
 Envoy's per-route upstream metrics are scraped by a PodMonitor the monitoring component creates
 (`observability/metrics.py` explains which metrics and labels).
@@ -25,6 +27,8 @@ import pulumi
 from .. import conventions as cv
 from ..catalog import charts
 from ..config import PlatformConfig
+from ..config.llm import inference_gateway
+from .ai_gateway import AiGateway, extension_manager_values
 from .certs import ISSUER_API_VERSION, CertManager
 from .helm import chart_release
 from .k8s import custom_resource, meta
@@ -216,11 +220,18 @@ class Gateway(pulumi.ComponentResource):
         else:
             self.load_balancer_controller = None
 
+        # Envoy Gateway with Envoy AI Gateway as its extension server (InferencePool backends, the OpenAI endpoint).
         self.controller = chart_release(
-            f"{name}-envoy-gateway", charts.ENVOY_GATEWAY, cv.GATEWAY_NAMESPACE, envoy_gateway_values(),
+            f"{name}-envoy-gateway", charts.ENVOY_GATEWAY, cv.GATEWAY_NAMESPACE,
+            {**envoy_gateway_values(), **(extension_manager_values() if inference_gateway(cfg) else {})},
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=deps)), release_name="envoy-gateway",
         )
         after_controller = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.controller]))
+        self.ai_gateway: Optional[AiGateway] = None
+        if inference_gateway(cfg):
+            self.ai_gateway = AiGateway(
+                f"{name}-ai", cfg, provider, depends_on=[self.controller, *deps], opts=pulumi.ResourceOptions(parent=self),
+            )
         self.envoy_proxy = custom_resource(
             f"{name}-proxy", ENVOY_API, "EnvoyProxy", meta(ENVOY_PROXY_NAME, cv.GATEWAY_NAMESPACE, labels),
             envoy_proxy_spec(cfg), after_controller,
@@ -249,7 +260,9 @@ class Gateway(pulumi.ComponentResource):
         self.gateway = custom_resource(
             f"{name}-gateway", GATEWAY_API, "Gateway", meta(cv.GATEWAY_NAME, cv.GATEWAY_NAMESPACE, labels),
             gateway_spec(cfg),
-            pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(depends_on=[self.gateway_class])),
+            # After AI Gateway: its webhook adds the ext_proc sidecar to the Envoy pods this Gateway creates.
+            pulumi.ResourceOptions.merge(after_controller, pulumi.ResourceOptions(
+                depends_on=[self.gateway_class, *([self.ai_gateway] if self.ai_gateway else [])])),
         )
         self.redirect = custom_resource(
             f"{name}-https-redirect", GATEWAY_API, "HTTPRoute", meta("https-redirect", cv.GATEWAY_NAMESPACE, labels),

@@ -130,6 +130,9 @@ class ExistingClusterConfig(StrictModel):
     #: Path to a kubeconfig file; unset: the default (~/.kube/config or $KUBECONFIG).
     kubeconfig: Optional[str] = None
     context: Optional[str] = None
+    #: The Mountpoint for Amazon S3 CSI driver (v2, `s3.csi.aws.com`) is installed there: LLM replicas then mount their
+    #: weights instead of downloading them (`config/llm.py`). On EKS the platform installs it as an add-on.
+    s3_mountpoint_driver: bool = False
 
 
 class ClusterConfig(StrictModel):

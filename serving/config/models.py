@@ -51,6 +51,7 @@ from .fleets import SharedServing
 from .secrets import ServerSecrets
 from .stores import StoreOptions
 from .gateway import HOSTNAME_PATTERN, RouteOptions
+from .llm import InferenceOptions
 
 if TYPE_CHECKING:
     from .platform import PlatformConfig
@@ -423,6 +424,8 @@ class ModelConfig(StrictModel):
     exposure: Exposure = Field(default_factory=Exposure)
     #: Serve on a shared server fleet instead of a Deployment of its own (`config/fleets.py`).
     shared: Optional[SharedServing] = None
+    #: LLM runtimes only: endpoint picker and weight sharing (`config/llm.py`).
+    inference: InferenceOptions = Field(default_factory=InferenceOptions)
 
     @field_validator("name")
     @classmethod
@@ -571,7 +574,7 @@ VERSION_FIELDS: tuple[str, ...] = (
 #: options, server tuning, artifact cache and token.
 ENVIRONMENT_FIELDS: tuple[str, ...] = (
     "name", "team", "resources", "scaling", "server", "exposure", "shared", "artifact.cache", "artifact.hfToken",
-    "artifact.credentials",
+    "artifact.credentials", "inference",
 )
 
 _MISSING = object()

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 from pydantic import Field, StringConstraints
 
-from . import cluster, fleets, gateway, logging, models, monitoring, sanity
+from . import cluster, fleets, gateway, llm, logging, models, monitoring, sanity
 from .base import Issue, Name, StrictModel
 from .cluster import ClusterConfig, NodePoolsConfig
 from .fleets import FleetConfig
@@ -47,7 +47,8 @@ class PlatformConfig(StrictModel):
 
 
 #: Cross-field checks, one per config section; each returns every issue it finds.
-CHECKS = (cluster.checks, gateway.checks, monitoring.checks, logging.checks, models.checks, fleets.checks, sanity.checks)
+CHECKS = (cluster.checks, gateway.checks, monitoring.checks, logging.checks, models.checks, fleets.checks, sanity.checks,
+          llm.checks)
 
 
 def cross_checks(cfg: PlatformConfig) -> list[Issue]:

@@ -108,10 +108,43 @@ def model_alert_rules(
                            f"Pending or Running but not Ready: check `kubectl -n {namespace} describe pod {{{{ $labels.pod }}}}`.{dashboard}",
         },
     })
+    if not isinstance(model, str) and model.preset.llm:
+        alerts += inference_pool_alerts(model, ref, labels, dashboard)
     return [
         {"name": f"model-{name}.slo-records", "interval": "1m", "rules": records},
         {"name": f"model-{name}.alerts", "rules": alerts},
     ]
+
+
+def inference_pool_alerts(model: ModelConfig, ref: m.ModelRef, labels: dict[str, str], dashboard: str) -> list[dict[str, Any]]:
+    """Alerts of an LLM model's InferencePool: time to first token and queue per pool."""
+    name, ns, opts = model.name, ref.namespace, model.inference
+    pool = cv.inference_pool_name(name)
+    out: list[dict[str, Any]] = []
+    out.append({
+        "alert": "InferencePoolTimeToFirstTokenHigh",
+        "expr": f"{m.time_to_first_token_by_pool(ref, 0.95, '10m')} > {opts.time_to_first_token_seconds:g}",
+        "for": "15m",
+        "labels": {"severity": "warning", **labels},
+        "annotations": {
+            "summary": f"Time to first token of model {name} is above {opts.time_to_first_token_seconds:g}s (p95)",
+            "description": f"p95 time to first token of the {{{{ $labels.{m.TRACK} }}}} replicas in pool {ns}/{pool} is "
+                           f"{{{{ $value | humanizeDuration }}}} over 10 minutes.{dashboard}",
+        },
+    })
+    out.append({
+        "alert": "InferencePoolQueueHigh",
+        "expr": f"{m.pool_queue(ref)} > {opts.queue_alert:g}",
+        "for": "10m",
+        "labels": {"severity": "warning", **labels},
+        "annotations": {
+            "summary": f"Requests queue up in an inference pool of model {name}",
+            "description": f"Pool {ns}/{{{{ $labels.name }}}} averages {{{{ $value }}}} waiting requests per replica "
+                           f"(threshold {opts.queue_alert:g}) for 10 minutes: more replicas (maxReplicas, GPU pool "
+                           f"maxSize) or a smaller load.{dashboard}",
+        },
+    })
+    return out
 
 
 #: UID of the model-serving dashboard (alerts and KEDA docs link to it).

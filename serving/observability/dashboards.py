@@ -255,6 +255,22 @@ def model_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
             [(m.time_to_first_token_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95)],
             unit="s", width=12, description=llm_note,
         ),
+        Panel(
+            "Time to first token in the inference pool, per track (p95)",
+            [(m.time_to_first_token_by_pool(ref, 0.95), f"{{{{{m.TRACK}}}}}")],
+            unit="s", width=12, description=f"{llm_note} One line per track in the pool (primary, canary).",
+        ),
+        Panel(
+            "Inference pool: queue per replica and KV cache (endpoint picker)",
+            [(m.pool_queue(ref), "queue {{name}}"), (m.pool_kv_cache(ref), "KV cache {{name}}")],
+            width=12, description="As the pool's endpoint picker sees its replicas (llm-d router EPP): the average "
+                                  "waiting requests per replica and KV-cache utilisation (0-1) it scores them by.",
+        ),
+        Panel(
+            "Inference pool: ready endpoints",
+            [(m.pool_ready_endpoints(ref), "{{name}}")], width=12,
+            description="Replicas each pool's picker may send requests to.",
+        ),
     ]
     link = logs_link(cfg)
     return dashboard(

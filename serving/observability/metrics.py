@@ -23,7 +23,13 @@ Where the numbers come from (exporter -> metric names, verified against upstream
 - GPU: NVIDIA DCGM exporter (`DCGM_FI_DEV_*`, the counters `catalog/gpu.py` configures it with), which labels each
   GPU with the pod/namespace using it (internal/pkg/transformation/kubernetes.go); label names as `catalog/gpu.py`
   documents them for the platform's scrape config.
-- LLM queue: vLLM (v0.11 V1 engine) `vllm:num_requests_waiting` / `vllm:num_requests_running` gauges on /metrics.
+- LLM queue: vLLM (v0.11 V1 engine) `vllm:num_requests_waiting` / `vllm:num_requests_running` gauges on /metrics;
+  time to first token: vLLM's `vllm:time_to_first_token_seconds` histogram (vllm/v1/metrics/loggers.py).
+- Inference pools: the endpoint picker of each pool (llm-d router EPP v0.9.0, pkg/epp/metrics/llm_d_router_metrics.go,
+  subsystem `llm_d_epp`) exports per pool (label `name` = the InferencePool, `cv.inference_pool_name`) the average
+  queue size and KV-cache utilisation over its replicas and its ready endpoint count; Prometheus scrapes it through
+  the picker's ServiceMonitor (`components/inference_pool.py`), which copies the Service's model and track labels
+  onto the series (`serving_platform_model`, `serving_platform_track`). `up` is Prometheus' own scrape result.
 """
 
 from __future__ import annotations
@@ -97,6 +103,13 @@ EXPORTED_METRICS: dict[str, str] = {
     "vllm:num_requests_running": "vllm",
     "vllm:time_to_first_token_seconds_bucket": "vllm",
     "vllm:kv_cache_usage_perc": "vllm",
+    # llm-d router endpoint picker v0.9.0 (pkg/epp/metrics/llm_d_router_metrics.go; the `inference_pool_*` names of
+    # pkg/epp/metrics/metrics.go are the deprecated copies).
+    "llm_d_epp_average_queue_size": "llm-d-epp",
+    "llm_d_epp_average_kv_cache_utilization": "llm-d-epp",
+    "llm_d_epp_ready_endpoints": "llm-d-epp",
+    # Prometheus: 1 per target whose last scrape succeeded.
+    "up": "prometheus",
 }
 
 # DCGM exporter: exactly the counters the platform configures it with (`catalog/gpu.py` DCGM_METRICS).
@@ -243,6 +256,49 @@ def time_to_first_token_quantile(ref: ModelRef, quantile: float, window: str = "
     """vLLM time to first token (seconds): the latency a streaming client feels."""
     buckets = f"rate(vllm:time_to_first_token_seconds_bucket[{window}]) * on (namespace, pod) group_left () {ref.pods()}"
     return f"histogram_quantile({quantile}, sum by (le) ({buckets}))"
+
+
+# --- inference pools (endpoint picker) ---------------------------------------------------------------------------
+
+#: Series labels the picker's ServiceMonitor copies from its Service (`targetLabels`, sanitised like any label name).
+SERIES_MODEL = "".join(c if c.isalnum() else "_" for c in cv.MODEL_LABEL)
+#: Tracks in an LLM's InferencePool (a shadow is mirrored to its Service, not pooled).
+POOL_TRACKS = ("primary", "canary")
+
+
+def _picker(metric: str, ref: ModelRef) -> str:
+    ns = f"namespace={_q(ref.namespace)}, " if ref.namespace else ""
+    return f"{metric}{{{ns}{SERIES_MODEL}={_q(ref.model)}}}"
+
+
+def pool_queue(ref: ModelRef) -> str:
+    """Average requests waiting per replica, per InferencePool (label `name`) of the model, as its picker sees it."""
+    return f"max by (name) ({_picker('llm_d_epp_average_queue_size', ref)})"
+
+
+def pool_kv_cache(ref: ModelRef) -> str:
+    """Average KV-cache utilisation (0..1) per InferencePool of the model."""
+    return f"max by (name) ({_picker('llm_d_epp_average_kv_cache_utilization', ref)})"
+
+
+def pool_ready_endpoints(ref: ModelRef) -> str:
+    """Replicas the picker of each InferencePool may pick."""
+    return f"max by (name) ({_picker('llm_d_epp_ready_endpoints', ref)})"
+
+
+def picker_up(ref: ModelRef, picker: str) -> str:
+    """1 while Prometheus scrapes a ready picker of the Service `picker` (only the leader is ready), else empty."""
+    ns = f"namespace={_q(ref.namespace)}, " if ref.namespace else ""
+    return f"max(up{{{ns}service={_q(picker)}}} == 1)"
+
+
+def time_to_first_token_by_pool(ref: ModelRef, quantile: float, window: str = "5m") -> str:
+    """vLLM time to first token (seconds) of the replicas in the model's InferencePool, per track (primary, canary)."""
+    ns = f"namespace={_q(ref.namespace)}, " if ref.namespace else ""
+    tracks = "|".join(POOL_TRACKS)
+    pods = f"max by (namespace, pod, {TRACK}) (kube_pod_labels{{{ns}{MODEL}={_q(ref.model)}, {TRACK}=~{_q(tracks)}}})"
+    buckets = f"rate(vllm:time_to_first_token_seconds_bucket[{window}]) * on (namespace, pod) group_left ({TRACK}) {pods}"
+    return f"histogram_quantile({quantile}, sum by (le, {TRACK}) ({buckets}))"
 
 
 def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:

@@ -166,6 +166,8 @@ KUBERNETES_RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
     ("core", "PersistentVolumeClaim"): tuple(
         Rule(p, _K8S) for p in ("spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName")
     ),
+    # Every volume source of a PV replaces it; the platform's PVs use `csi` (Mountpoint for S3, shared_weights.py).
+    ("core", "PersistentVolume"): (Rule("spec.csi", _K8S),),
     ("core", "ResourceQuota"): (Rule("spec.scopes", _K8S),),
     ("core", "Service"): (Rule("spec.clusterIP", _K8S),),
     ("rbac.authorization.k8s.io", "RoleBinding"): (Rule("roleRef", _K8S),),
@@ -213,6 +215,9 @@ IN_PLACE: dict[str, str] = {
     "kubernetes:core/v1:LimitRange": f"{_K8S}: metadata only",
     "kubernetes:policy/v1:PodDisruptionBudget": f"{_K8S}: `.spec` replaces only in policy/v1beta1",
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": f"{_K8S}: metadata only",
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": f"{_K8S}: metadata only (only bindings replace on roleRef)",
+    "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": (
+        f"{_K8S}: metadata only; the API server rejects a change of `spec.group`/`names`/`scope` instead"),
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": f"{_K8S}: metadata only",
     "kubernetes:scheduling.k8s.io/v1:PriorityClass": (
         f"{_K8S}: metadata only; the API server rejects a change of `value` (immutable), so `pulumi up` fails "
@@ -221,6 +226,7 @@ IN_PLACE: dict[str, str] = {
 #: Custom resources: pulumi-kubernetes replaces them only on metadata.name / namespace (diff.go has no CRD rows).
 CUSTOM_RESOURCE_GROUPS = (
     "cert-manager.io", "gateway.envoyproxy.io", "gateway.networking.k8s.io", "keda.sh", "monitoring.coreos.com",
+    "inference.networking.k8s.io", "aigateway.envoyproxy.io",
 )
 
 
