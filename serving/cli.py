@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .lifecycle.history import add_history_arguments, run_history
+from .lifecycle.status import add_status_arguments, run_status
 from .promote import add_promote_arguments, run_promote
 from .stackfile import REPO_ROOT, UnknownStackError
 from .stackyaml import StackFileError
@@ -151,6 +153,8 @@ SUBCOMMANDS: list[Subcommand] = [
     Subcommand("check", "check the whole rendered platform of a stack: schemas, checkov, policies, placement, ordering",
                add_check_arguments, run_check),
     Subcommand("promote", "copy model versions from one stack to another (dev -> prod)", add_promote_arguments, run_promote),
+    Subcommand("status", "each model's phase on the live cluster (through the stack's kubeconfig)", add_status_arguments, run_status),
+    Subcommand("history", "every change of what a model serves, from the stack file's git history", add_history_arguments, run_history),
 ]
 
 

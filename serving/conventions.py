@@ -201,3 +201,13 @@ def inference_pool_name(model: str) -> str:
 def picker_name(model: str) -> str:
     """The endpoint picker (Deployment, Service, ServiceAccount, ConfigMap) of a model's InferencePool."""
     return f"{inference_pool_name(model)}-epp"
+
+
+def ha_spread(match_labels: "dict[str, str]") -> list[dict]:
+    """Topology spread (camelCase) of the platform's request-path fleets (the gateway's Envoy proxies, the KEDA HTTP
+    interceptors): best effort over zones, then over nodes, so one zone or node going down never takes all."""
+    selector = {"matchLabels": dict(match_labels)}
+    return [
+        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
+        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
+    ]

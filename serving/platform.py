@@ -18,6 +18,8 @@ from .components.logging import Logging
 from .components.model import ModelServing
 from .components.monitoring import Monitoring
 from .components.team import Team, serving_priority_class
+from .components.wake import WakeOnRequest
+from .components.wake import needed as wake_needed
 from .config import PlatformConfig
 from .config.cluster import autoscaler_enabled
 from .placement import place
@@ -59,6 +61,13 @@ class Platform(pulumi.ComponentResource):
         self.logging = Logging(f"{name}-logging", cfg, self.cluster, depends_on=[*platform_deps, *after_lbc], opts=me)
         # KEDA: its CRDs (ScaledObject) must exist before any model's autoscaler.
         self.autoscaling = Autoscaling(f"{name}-autoscaling", k8s_provider, depends_on=[*platform_deps, *after_lbc], opts=me)
+        # KEDA HTTP add-on (HTTPScaledObject CRD, interceptor) when a model can be at zero; after KEDA (its
+        # interceptor is scaled by a ScaledObject) and the gateway (the interceptor sits behind it).
+        self.wake = (
+            WakeOnRequest(f"{name}-wake", cfg, k8s_provider,
+                          depends_on=[*platform_deps, *after_lbc, self.autoscaling.release], opts=me)
+            if wake_needed(cfg) else None
+        )
         self.gpu = (
             GpuSoftware(f"{name}-gpu", cfg, k8s_provider, monitoring=[self.monitoring, *after_lbc], opts=me)
             if cfg.node_pools.gpu else None
@@ -96,7 +105,8 @@ class Platform(pulumi.ComponentResource):
                     depends_on=[self.teams[m.team].namespace, self.serving_priority, self.monitoring.release,
                                 self.autoscaling.release,
                                 *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else []),
-                                *after_lbc],
+                                *after_lbc,
+                                *([self.wake] if self.wake is not None and m.wakes_on_request else [])],
                 ),
                 fleet=fleets.get(placement.get(m.name, "")),
             )

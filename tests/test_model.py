@@ -17,6 +17,7 @@ import pytest
 from serving import conventions as cv
 from serving.catalog.runtimes import PRESETS, STORAGE_INITIALIZER_ENTRYPOINT
 from serving.components import artifacts
+from serving.components.model.context import Track, autoscaled
 from serving.config import PlatformConfig, parse_platform, validate_stack_file
 from serving.plan import Plan, Secret, capture_plan, render_json, render_tree
 from serving.plan.model import ResourceState, is_kubernetes_object
@@ -125,7 +126,11 @@ def test_every_model_gets_a_complete_serving_stack(stack: str) -> None:
         for kind in ("ServiceAccount", "HTTPRoute", "BackendTrafficPolicy", "NetworkPolicy", "ServiceMonitor", "PrometheusRule"):
             assert kinds.get(kind) == [m.name], (m.name, kind)
         autoscalers = kinds.get("ScaledObject", []) + kinds.get("HorizontalPodAutoscaler", [])
-        assert autoscalers == ([m.name] if m.scaling.autoscaled else []), m.name
+        # One autoscaler per track that may change size: the primary, and a candidate whose share of maxReplicas
+        # exceeds its own replicas.
+        tracks = [Track("primary"), *(Track(t, c) for t, c in m.candidates())]
+        expected = [f"{m.name}{t.suffix}" for t in tracks if autoscaled(m, t)]
+        assert sorted(autoscalers) == sorted(expected), m.name
         types = {s.type for s in model_resources(plan, m.name)}
         if m.artifact.scheme == "s3" and cfg.cluster.mode == "eks":
             assert {"aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:eks/podIdentityAssociation:PodIdentityAssociation"} <= types
@@ -502,9 +507,10 @@ def test_canary_weights_are_consistent(stack: str) -> None:
         (rule,) = route["spec"]["rules"]
         refs = rule["backendRefs"]
         services = objects(plan, m.name, "Service")
-        assert all(r["name"] in services for r in refs)
+        # Every backend is one of the model's Services, or the KEDA HTTP interceptor for a model that can be at zero.
+        assert all(r["name"] in services or (m.wakes_on_request and r.get("namespace") == cv.KEDA_NAMESPACE) for r in refs)
         if m.canary is None:
-            assert [r["name"] for r in refs] == [m.name]
+            assert len(refs) == 1 and (refs[0]["name"] == m.name or m.wakes_on_request)
             continue
         assert sum(r["weight"] for r in refs) == 100
         assert {r["name"]: r["weight"] for r in refs} == {m.name: 100 - m.canary.weight, f"{m.name}-canary": m.canary.weight}

@@ -81,7 +81,6 @@ def test_weights_that_cannot_fit_in_gpu_memory_are_a_config_error() -> None:
 @pytest.mark.parametrize(
     ("scaling", "message"),
     [
-        ({"minReplicas": 0, "maxReplicas": 2}, "minReplicas 0 needs activeHours"),
         ({"minReplicas": 0, "maxReplicas": 2, "metric": "cpu", "activeHours": {}}, "needs a request-driven metric"),
         ({"minReplicas": 1, "maxReplicas": 2, "activeHours": {}}, "activeHours only applies with minReplicas 0"),
         ({"minReplicas": 0, "maxReplicas": 2, "activeHours": {"timezone": "Mars/Olympus"}}, "is not an IANA time zone"),

@@ -103,7 +103,7 @@ def test_promql_parser_rejects_what_prometheus_rejects() -> None:
 
 
 def test_every_exported_metric_names_its_exporter() -> None:
-    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm", "cluster-autoscaler", "llm-d-epp"}
+    assert set(m.EXPORTED_METRICS.values()) <= {"envoy", "kube-state-metrics", "kubelet", "node-exporter", "prometheus", "dcgm-exporter", "vllm", "cluster-autoscaler", "llm-d-epp", "keda-http-interceptor"}
     assert "DCGM_FI_DEV_GPU_UTIL" in m.EXPORTED_METRICS and "vllm:num_requests_waiting" in m.EXPORTED_METRICS
 
 
@@ -123,19 +123,29 @@ def test_each_models_rules_measure_exactly_its_own_route(stack: str) -> None:
     rules = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in rule_objects(plan)}
     for ns, route in routes:
         obj = rules[(ns, route)]
-        regexes = set()
+        by_track: dict[str, set[str]] = {}
         for g in obj["spec"]["groups"]:
             for r in g["rules"]:
-                regexes |= set(re.findall(r'envoy_cluster_name=~"([^"]+)"', r["expr"]))
-        assert len(regexes) == 1
-        (regex,) = regexes
-        assert re.fullmatch(regex, f"httproute/{ns}/{route}/rule/0")
-        assert re.fullmatch(regex, f"httproute/{ns}/{route}/rule/1")
-        # Never the RequestMirror cluster (shadow copies; internal/gatewayapi/filters.go, v1.9.0).
-        assert not re.fullmatch(regex, f"httproute/{ns}/{route}/rule/0-mirror-0")
+                found = set(re.findall(r'envoy_cluster_name=~"([^"]+)"', r["expr"]))
+                if found:
+                    by_track.setdefault(r["labels"]["track"], set()).update(found)
+        assert all(len(regexes) == 1 for regexes in by_track.values()), by_track
+        (primary,) = by_track["primary"]
+        assert re.fullmatch(primary, f"httproute/{ns}/{route}/rule/0")
+        assert re.fullmatch(primary, f"httproute/{ns}/{route}/rule/1")
+        assert re.fullmatch(primary, f"httproute/{ns}/{route}/rule/0/backend/0")
+        # The primary never counts the canary's backend nor the RequestMirror cluster (shadow copies;
+        # internal/gatewayapi/filters.go, v1.9.0): each of those is a track of its own.
+        assert not re.fullmatch(primary, f"httproute/{ns}/{route}/rule/0/backend/1")
+        assert not re.fullmatch(primary, f"httproute/{ns}/{route}/rule/0-mirror-0")
+        if "canary" in by_track:
+            assert re.fullmatch(next(iter(by_track["canary"])), f"httproute/{ns}/{route}/rule/0/backend/1")
+        if "shadow" in by_track:
+            assert re.fullmatch(next(iter(by_track["shadow"])), f"httproute/{ns}/{route}/rule/0-mirror-0")
         for other_ns, other in routes:
             if (other_ns, other) != (ns, route):
-                assert not re.fullmatch(regex, f"httproute/{other_ns}/{other}/rule/0")
+                for regexes in by_track.values():
+                    assert not re.fullmatch(next(iter(regexes)), f"httproute/{other_ns}/{other}/rule/0")
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

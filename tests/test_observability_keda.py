@@ -68,7 +68,8 @@ def test_model_triggers_use_the_shared_queries(signal: str, metric: str) -> None
 
 def test_request_rate_counts_only_requests_that_reached_a_replica() -> None:
     """Envoy Gateway v1.9.0 answers a request for a model without ready endpoints itself (503 direct response, no
-    cluster stat), so no signal can wake a model from zero: the query claims nothing more (activeHours does that)."""
+    cluster stat), so this query cannot wake a directly routed model from zero: it claims nothing more (the KEDA HTTP
+    interceptor, always ready, is what a model that can be at zero is routed through, components/wake.py)."""
     query = model_query(m.ModelRef("team-nlp", "llama-chat"), "requestRate")
     assert metric_names(query) == {"envoy_cluster_upstream_rq_total"}
     assert "vector(0)" not in query and "none_healthy" not in query

@@ -134,7 +134,8 @@ def test_json_has_the_preview_shape(dev_plan: Plan) -> None:
         assert new["urn"] == step["urn"] and step["provider"] == new["provider"]
     # Numbers that are integral are integers (the wire format only has doubles).
     assert not [v for v in walk(doc) if isinstance(v, float) and v.is_integer()]
-    deployment = next(s for s in doc["steps"] if s["newState"]["type"] == "kubernetes:apps/v1:Deployment")
+    deployment = next(s for s in doc["steps"] if s["newState"]["type"] == "kubernetes:apps/v1:Deployment"
+                      and "replicas" in s["newState"]["inputs"]["spec"])
     assert isinstance(deployment["newState"]["inputs"]["spec"]["replicas"], int)
     stack = doc["steps"][0]["newState"]
     assert stack["type"] == STACK_TYPE and stack["outputs"]["clusterName"] == "ml-dev"

@@ -38,6 +38,10 @@ DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcg
 CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", "cluster-autoscaler")
 # KEDA 2.20.2 (https://keda.sh/docs/latest/deploy/#helm).
 KEDA = ChartPin("keda", "2.20.2", "https://kedacore.github.io/charts", "keda")
+# KEDA HTTP add-on 0.15.0, app 0.15.0 (https://github.com/kedacore/charts/tree/main/http-add-on; kedacore/http-add-on
+# v0.15.0): wakes models at zero on their first request (components/wake.py). No reference values folder: the chart
+# source is in ../shared/reference/charts/keda-add-ons-http-0.15.0 (tests/test_wake.py checks values against it).
+KEDA_HTTP_ADD_ON = ChartPin("keda-add-ons-http", "0.15.0", "https://kedacore.github.io/charts", "keda-add-ons-http")
 # prometheus-adapter 5.3.0 (prometheus-community/helm-charts).
 PROMETHEUS_ADAPTER = ChartPin(
     "prometheus-adapter", "5.3.0", "https://prometheus-community.github.io/helm-charts", "prometheus-adapter"

@@ -8,11 +8,12 @@ underneath, so scaling behaviour and events look the same as everywhere else.
 The model component creates one ScaledObject per model with `model_trigger(...)`; the queries come from
 `observability/metrics.py`, so the autoscaler, the dashboards and the alerts read the same numbers.
 
-Scale from zero is time-driven, not traffic-driven: Envoy Gateway v1.9.0 answers a request for a route whose
-backends have no ready endpoint with a 503 direct response (internal/gatewayapi/route.go, "setting 503 direct
-response in routes due to no ready endpoints"; envoyproxy/gateway#8288), so the request never reaches an upstream
-cluster and no per-route Envoy metric records it. A model with `minReplicas: 0` therefore needs `activeHours` (a
-KEDA cron trigger, config/models.py); the Prometheus trigger only scales between 1 and maxReplicas.
+Scale from zero is request-driven through the KEDA HTTP add-on (`wake.py`): Envoy Gateway v1.9.0 answers a
+request for a route whose backends have no ready endpoint with a 503 direct response (internal/gatewayapi/route.go,
+"setting 503 direct response in routes due to no ready endpoints"; envoyproxy/gateway#8288), so a directly routed
+request never reaches an upstream cluster and no per-route Envoy metric records it. A model with `minReplicas: 0`
+is routed through the add-on's interceptor instead, whose `external-push` trigger wakes it; `activeHours` adds a
+KEDA cron trigger on top.
 """
 
 from __future__ import annotations

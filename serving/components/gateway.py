@@ -83,7 +83,6 @@ def envoy_proxy_spec(cfg: PlatformConfig) -> dict[str, Any]:
         service.update({"loadBalancerClass": LOAD_BALANCER_CLASS, "annotations": nlb_annotations(cfg)})
     if gw.source_ranges:
         service["loadBalancerSourceRanges"] = list(gw.source_ranges)
-    selector = {"matchLabels": dict(PROXY_POD_LABELS)}
     return {
         "provider": {
             "type": "Kubernetes",
@@ -91,10 +90,7 @@ def envoy_proxy_spec(cfg: PlatformConfig) -> dict[str, Any]:
                 "envoyDeployment": {
                     "replicas": gw.replicas,
                     "pod": {
-                        "topologySpreadConstraints": [
-                            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
-                            {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": selector},
-                        ],
+                        "topologySpreadConstraints": cv.ha_spread(PROXY_POD_LABELS),
                     },
                 },
                 "envoyPDB": {"minAvailable": 1} if gw.replicas > 1 else {"maxUnavailable": 1},

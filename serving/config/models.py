@@ -309,8 +309,11 @@ class Scaling(StrictModel):
     #: How long the load must stay low before replicas are removed (default 300 s; 600 s with GPUs: a GPU replica
     #: is slow to come back).
     scale_down_stabilization_seconds: Optional[int] = Field(None, ge=0, le=3600)
-    #: With minReplicas 0: when at least one replica runs (scale to zero outside these hours).
+    #: With minReplicas 0: when at least one replica runs anyway (a schedule on top of waking on request).
     active_hours: Optional[ActiveHours] = None
+    #: With minReplicas 0: how long a request waits for the model to wake (node, image, weights) before the caller
+    #: gets a 504 (default: the startup budget plus node provisioning time, `ModelConfig.wake_timeout_seconds`).
+    wake_timeout_seconds: Optional[int] = Field(None, ge=10, le=3600)
 
     @model_validator(mode="after")
     def _bounds(self) -> "Scaling":
@@ -319,13 +322,11 @@ class Scaling(StrictModel):
         if self.min_replicas == 0:
             if self.metric == "cpu":
                 raise ValueError("minReplicas 0 (scale to zero) needs a request-driven metric (requests, queue or latency), not cpu")
-            if self.active_hours is None:
-                raise ValueError(
-                    "minReplicas 0 needs activeHours: a model with no pods cannot be woken by a request (the gateway "
-                    "answers it without reaching any backend), so it runs during activeHours and may scale to zero outside"
-                )
-        elif self.active_hours is not None:
-            raise ValueError("activeHours only applies with minReplicas 0 (scale to zero outside those hours)")
+        else:
+            if self.active_hours is not None:
+                raise ValueError("activeHours only applies with minReplicas 0 (at least one replica during those hours)")
+            if self.wake_timeout_seconds is not None:
+                raise ValueError("wakeTimeoutSeconds only applies with minReplicas 0 (a model that can be at zero)")
         return self
 
     @property
@@ -420,6 +421,9 @@ class ModelConfig(StrictModel):
     scaling: Scaling = Field(default_factory=Scaling)
     canary: Optional[Canary] = None
     shadow: Optional[Shadow] = None
+    #: Stopped: every track at zero replicas and the route answers 503 "model <name> is stopped"; everything else
+    #: (config, identity, monitoring) stays. Remove the flag to start the model again.
+    stopped: bool = False
     server: ServerOptions = Field(default_factory=ServerOptions)
     exposure: Exposure = Field(default_factory=Exposure)
     #: Serve on a shared server fleet instead of a Deployment of its own (`config/fleets.py`).
@@ -522,6 +526,20 @@ class ModelConfig(StrictModel):
         size = (artifact or self.artifact).size_gi
         return int(self.preset.startup_base_seconds + math.ceil(size * self.preset.startup_seconds_per_gib))
 
+    @property
+    def wakes_on_request(self) -> bool:
+        """Can be at zero replicas and is woken by its first request (through the KEDA HTTP add-on's interceptor).
+        A stopped model keeps its wake objects (stopping is updates only); its route answers 503 before them."""
+        return self.scaling.min_replicas == 0
+
+    def wake_timeout_seconds(self) -> int:
+        """How long a request to a model at zero waits for a ready replica: the server's startup budget plus the
+        time to get a node (a GPU node from zero: instance launch, driver and device plugin, image pull)."""
+        if self.scaling.wake_timeout_seconds is not None:
+            return self.scaling.wake_timeout_seconds
+        node = 600 if self.resources.gpus else 180
+        return min(3600, self.startup_budget_seconds() + node)
+
     def version_of(self, candidate: Optional[Candidate] = None) -> str:
         """The version the primary (candidate None) or a canary/shadow candidate serves."""
         return candidate.version if candidate else self.version
@@ -547,9 +565,18 @@ class ModelConfig(StrictModel):
         """[("canary", canary), ("shadow", shadow)] for those that are set."""
         return [(k, c) for k, c in (("canary", self.canary), ("shadow", self.shadow)) if c is not None]
 
+    def candidate_max_replicas(self, candidate: Candidate) -> int:
+        """The most replicas a candidate's autoscaler may run: its share of the model's maximum (a canary's weight,
+        a shadow's mirrored percent), never fewer than its configured `replicas`; its own `replicas` when the model
+        has a fixed size."""
+        if not self.scaling.autoscaled:
+            return candidate.replicas
+        share = candidate.weight if isinstance(candidate, Canary) else candidate.percent if isinstance(candidate, Shadow) else 100
+        return max(candidate.replicas, math.ceil(self.scaling.max_replicas * share / 100))
+
     def pods_at_most(self) -> int:
         """Pods of this model at maxReplicas during a rolling update (one surge pod per Deployment)."""
-        return self.scaling.max_replicas + 1 + sum(c.replicas + 1 for _, c in self.candidates())
+        return self.scaling.max_replicas + 1 + sum(self.candidate_max_replicas(c) + 1 for _, c in self.candidates())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -574,7 +601,7 @@ VERSION_FIELDS: tuple[str, ...] = (
 #: options, server tuning, artifact cache and token.
 ENVIRONMENT_FIELDS: tuple[str, ...] = (
     "name", "team", "resources", "scaling", "server", "exposure", "shared", "artifact.cache", "artifact.hfToken",
-    "artifact.credentials", "inference",
+    "artifact.credentials", "inference", "stopped",
 )
 
 _MISSING = object()

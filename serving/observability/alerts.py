@@ -71,31 +71,40 @@ def model_alert_rules(
     `slo` defaults to the platform defaults (`monitoring.slo`); `route_name` to the model name.
     """
     name = model if isinstance(model, str) else model.name
+    tracks = [cv.TRACK_PRIMARY] + ([] if isinstance(model, str) else [t for t, _ in model.candidates()])
     slo = slo or SloConfig()
     ref = m.ModelRef(namespace, name, route_name)
     labels = {"model": name, "namespace": namespace}
-    records = []
-    for w in WINDOWS:
-        records.append({"record": ERROR_RATIO_RECORD.format(window=w), "expr": m.error_ratio(ref, w), "labels": dict(labels)})
-        records.append({
-            "record": SLOW_RATIO_RECORD.format(window=w), "expr": m.slow_ratio(ref, slo.latency_threshold_ms, w), "labels": dict(labels),
-        })
     error_budget = round(1 - slo.availability / 100, 6)
     latency_budget = round(1 - slo.latency_target / 100, 6)
     dashboard = f" Dashboard: {grafana_url}/d/{DASHBOARD_MODEL_UID}?var-model={name}" if grafana_url else ""
+    records = []
     alerts: list[dict[str, Any]] = []
-    for severity, suffix in (("critical", "Fast"), ("warning", "Slow")):
-        pairs = [(long, short, f) for long, short, f, sev in BURN_WINDOWS if sev == severity]
-        alerts.append(_burn_alert(
-            f"ModelErrorBudgetBurn{suffix}", ERROR_RATIO_RECORD, error_budget, labels, severity, pairs,
-            f"Model {name} is burning its error budget ({slo.availability:g}% availability SLO)",
-            f"5xx ratio of {namespace}/{name} is above {error_budget:g} x the burn rate in both windows.{dashboard}",
-        ))
-        alerts.append(_burn_alert(
-            f"ModelLatencyBudgetBurn{suffix}", SLOW_RATIO_RECORD, latency_budget, labels, severity, pairs,
-            f"Model {name} is too slow ({slo.latency_target:g}% of requests under {_ms(slo.latency_threshold_ms)} SLO)",
-            f"Requests of {namespace}/{name} slower than {_ms(slo.latency_threshold_ms)} exceed the latency budget burn rate.{dashboard}",
-        ))
+    # Each track has its own series and alerts: the primary's SLO counts only the primary's backend, and a failing
+    # canary (or shadow) pages as itself (label `track`), never as the model.
+    for track in tracks:
+        tref = ref.for_track(track)
+        tlabels = {**labels, "track": track}
+        who = name if track == cv.TRACK_PRIMARY else f"the {track} of {name}"
+        for w in WINDOWS:
+            records.append({"record": ERROR_RATIO_RECORD.format(window=w), "expr": m.error_ratio(tref, w), "labels": dict(tlabels)})
+            records.append({
+                "record": SLOW_RATIO_RECORD.format(window=w), "expr": m.slow_ratio(tref, slo.latency_threshold_ms, w),
+                "labels": dict(tlabels),
+            })
+        for severity, suffix in (("critical", "Fast"), ("warning", "Slow")):
+            pairs = [(long, short, f) for long, short, f, sev in BURN_WINDOWS if sev == severity]
+            alerts.append(_burn_alert(
+                f"ModelErrorBudgetBurn{suffix}", ERROR_RATIO_RECORD, error_budget, tlabels, severity, pairs,
+                f"Model {who} is burning its error budget ({slo.availability:g}% availability SLO)",
+                f"5xx ratio of {namespace}/{name} ({track}) is above {error_budget:g} x the burn rate in both windows.{dashboard}",
+            ))
+            alerts.append(_burn_alert(
+                f"ModelLatencyBudgetBurn{suffix}", SLOW_RATIO_RECORD, latency_budget, tlabels, severity, pairs,
+                f"Model {who} is too slow ({slo.latency_target:g}% of requests under {_ms(slo.latency_threshold_ms)} SLO)",
+                f"Requests of {namespace}/{name} ({track}) slower than {_ms(slo.latency_threshold_ms)} exceed the latency "
+                f"budget burn rate.{dashboard}",
+            ))
     alerts.append({
         "alert": "ModelPodNotReady",
         "expr": m.not_ready_pods(ref),

@@ -251,6 +251,12 @@ def model_dashboard(cfg: PlatformConfig) -> dict[str, Any]:
             width=12, description=f"{llm_note} Summed over every track (primary, canary, shadow).",
         ),
         Panel(
+            "Wake from zero (KEDA HTTP interceptor)",
+            [(m.held_requests(ref), "requests held / in flight"), (m.wake_timeouts(ref), "504/s: not awake in time")],
+            width=12, description="Only models that can be at zero (minReplicas 0) are routed through the interceptor; "
+                                  "no data for the others is expected.",
+        ),
+        Panel(
             "Time to first token (vLLM)",
             [(m.time_to_first_token_quantile(ref, q), f"p{int(q * 100)}") for q in (0.5, 0.95)],
             unit="s", width=12, description=llm_note,

@@ -98,6 +98,11 @@ EXPORTED_METRICS: dict[str, str] = {
     "cluster_autoscaler_unschedulable_pods_count": "cluster-autoscaler",
     "cluster_autoscaler_scaled_up_nodes_total": "cluster-autoscaler",
     "cluster_autoscaler_failed_scale_ups_total": "cluster-autoscaler",
+    # KEDA HTTP add-on interceptor v0.15.0 (interceptor/metrics/instruments.go: OpenTelemetry instruments
+    # `interceptor.request.count` and `.concurrency`, labels route_name/route_namespace/code/method, exported by the
+    # OTel Prometheus exporter as `_total` counter and gauge); scraped by the PodMonitor in `components/wake.py`.
+    "interceptor_request_count_total": "keda-http-interceptor",
+    "interceptor_request_concurrency": "keda-http-interceptor",
     # vLLM v0.11 (vllm/v1/metrics/loggers.py).
     "vllm:num_requests_waiting": "vllm",
     "vllm:num_requests_running": "vllm",
@@ -119,6 +124,15 @@ EXPORTED_METRICS.update({name: "dcgm-exporter" for name in sorted(gpu_catalog.DC
 QUEUE_RUNTIMES = frozenset({"vllm"})
 
 
+#: Envoy cluster name suffix (after `rule/<N>`) of each track's traffic; None: every backendRef, no mirror.
+TRACK_CLUSTERS: dict[Optional[str], str] = {
+    None: "(/backend/[0-9]+)?",
+    cv.TRACK_PRIMARY: "(/backend/0)?",
+    "canary": "/backend/1",
+    "shadow": "-mirror-[0-9]+",
+}
+
+
 def _q(value: str) -> str:
     """A PromQL string literal."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -138,16 +152,26 @@ class ModelRef:
     namespace: Optional[str]
     model: str
     route: Optional[str] = None
+    #: One track's traffic (`primary`, `canary`, `shadow`), or None: every request that reached the model.
+    track: Optional[str] = None
 
     @property
     def route_name(self) -> str:
         return self.route or self.model
 
+    def for_track(self, track: Optional[str]) -> "ModelRef":
+        return ModelRef(self.namespace, self.model, self.route, track)
+
     def envoy(self, extra: str = "") -> str:
-        """Label matchers of the Envoy upstream clusters of every rule of the model's route (per rule, or per
-        backendRef of a rule), never its RequestMirror clusters (`rule/<N>-mirror-<i>`: shadow copies)."""
+        """Label matchers of the Envoy upstream clusters of the model's route: every rule (per rule, or per
+        backendRef of a rule), never its RequestMirror clusters (`rule/<N>-mirror-<i>`: shadow copies).
+
+        Per track (`TRACK_CLUSTERS`): the traffic part gives every backendRef of a model with a canary a filter of
+        its own, which makes Envoy Gateway build one cluster per backendRef (`NeedsClusterPerSetting`, per-setting
+        filters), `.../backend/0` the primary and `.../backend/1` the canary; a shadow's copies go to the mirror
+        cluster. Without a canary the primary is the whole rule (`rule/<N>`, or `rule/<N>/backend/0`)."""
         ns = self.namespace or "[^/]+"
-        m = f"envoy_cluster_name=~{_q(f'httproute/{ns}/{self.route_name}/rule/[0-9]+(/backend/[0-9]+)?')}"
+        m = f"envoy_cluster_name=~{_q(f'httproute/{ns}/{self.route_name}/rule/[0-9]+{TRACK_CLUSTERS[self.track]}')}"
         return "{" + m + (f", {extra}" if extra else "") + "}"
 
     def pods(self, track: Optional[str] = None) -> str:
@@ -170,14 +194,14 @@ def for_model_pods(expr: str, ref: ModelRef, by: str = "", track: Optional[str] 
 def request_rate(ref: ModelRef, window: str = "5m") -> str:
     """Requests per second that reached a replica of the model (mirror copies excluded).
 
-    Not counted, anywhere per route: requests while the model has no ready endpoint. Envoy Gateway v1.9.0 turns a
+    Not counted, anywhere per route, for a model routed directly: requests while it has no ready endpoint. Envoy Gateway v1.9.0 turns a
     rule whose backends all lack ready endpoints into a 503 direct response (internal/gatewayapi/route.go,
     `failedNoReadyEndpoints && backendWeights.Valid == 0`); the router answers it before picking a cluster, so no
     `envoy_cluster_*` stat moves (the proxy-wide `rq_direct_response` counter does, for every route at once), and a
     backend without endpoints among others gets its share routed to the shared `invalid-backend-cluster` (503,
     xds/translator/route.go). envoyproxy/gateway#8288 reports the same (`response_code_details: direct_response`,
-    `upstream_cluster: null`). So this rate is 0 while a model is at zero replicas: traffic cannot wake it, and
-    `minReplicas: 0` needs `activeHours` (config/models.py), not a wake-up signal.
+    `upstream_cluster: null`). A model that can be at zero is therefore routed through the KEDA HTTP add-on's
+    interceptor (`components/wake.py`), which is always ready: its requests are counted and they wake it.
     """
     return f"sum(rate(envoy_cluster_upstream_rq_total{ref.envoy()}[{window}]))"
 
@@ -303,13 +327,31 @@ def time_to_first_token_by_pool(ref: ModelRef, quantile: float, window: str = "5
 
 def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
     """The named signals KEDA triggers can scale a model's primary Deployment on (all scalar-valued).
+def _interceptor(ref: ModelRef, extra: str = "") -> str:
+    ns = f", route_namespace={_q(ref.namespace)}" if ref.namespace else ""
+    # The interceptor's route name is the model's HTTPScaledObject, named after the model.
+    return f"{{route_name={_q(ref.model)}{ns}{extra}}}"
 
-    `requestRate` and `latencyP95` are the route's (primary and a canary's weighted share: Envoy Gateway puts both
-    backendRefs of a rule into one cluster; never the mirror); `queueLength` the primary pods' own queue. None of
-    them sees a request while the model has no replica (`request_rate`)."""
+
+def held_requests(ref: ModelRef) -> str:
+    """Requests the KEDA HTTP interceptor holds or forwards for the model right now (a model waking from zero)."""
+    return f"sum(interceptor_request_concurrency{_interceptor(ref)})"
+
+
+def wake_timeouts(ref: ModelRef, window: str = "5m") -> str:
+    """504s per second the interceptor answered for the model (no replica ready within its wake limit)."""
+    return f"sum(rate(interceptor_request_count_total{_interceptor(ref, ', code=' + _q('504'))}[{window}]))"
+
+
+def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
+    """The named signals KEDA triggers can scale a track's Deployment on (all scalar-valued).
+
+    `requestRate` and `latencyP95` are the route's traffic of `ref.track` (the whole route when None; never the
+    mirror unless the track is the shadow); `queueLength` the track's own pods' queue (the primary's by default).
+    A model at zero is reached through the KEDA HTTP interceptor, so its requests are counted here too."""
     out = {"requestRate": request_rate(ref, "2m"), "latencyP95": latency_quantile(ref, 0.95, "2m")}
     if runtime is None or runtime in QUEUE_RUNTIMES:
-        out["queueLength"] = queue_length(ref)
+        out["queueLength"] = queue_length(ref, track=ref.track or cv.TRACK_PRIMARY)
     return out
 
 

@@ -5,8 +5,9 @@
   NetworkPolicy;
 - `workload`: per track (`primary`, `canary`, `shadow`) a Deployment, Service and PodDisruptionBudget, with the
   artifact download and runtime config files;
-- `traffic`: the HTTPRoute on the shared Gateway and its policies;
-- `scaling`: the HPA or KEDA ScaledObject;
+- `traffic`: the HTTPRoute on the shared Gateway (direct, or through the interceptor), its policies, the stop answer;
+- `wake`: for a model that can be at zero, its HTTPScaledObject and the ReferenceGrant to the KEDA HTTP interceptor;
+- `scaling`: per track, the HPA or KEDA ScaledObject;
 - `monitoring`: ServiceMonitor and PrometheusRule.
 
 Every part takes the `ModelContext` (`context.py`: the model config, platform config, namespace, names and labels,
@@ -34,6 +35,7 @@ from .monitoring import Monitoring
 from .scaling import scaling
 from .shared import SharedWorkload
 from .traffic import Traffic
+from .wake import Wake
 # PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, _fmt: pod facts other workloads share (the fleet's shared
 # servers, components/fleet.py, run their pods the same way).
 from .workload import PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, Workload, WorkloadOutputs, _fmt
@@ -70,22 +72,27 @@ class ModelServing(pulumi.ComponentResource):
         self.ctx = ModelContext(name=name, model=model, cfg=cfg, namespace=namespace, opts=child, component=self)
 
         self.workload: WorkloadOutputs
+        self.wake: Optional[Wake] = None
         if fleet is not None:
             # On a shared fleet: the fleet's pods serve it (`shared.py`); the model keeps its route, policies, alerts.
             self.access = Access(self.ctx, cluster, identity=False)
             self.workload = SharedWorkload(self.ctx, fleet)
             self.traffic = Traffic(self.ctx, gateway, self.workload)
-            self.autoscaler = None
+            self.autoscalers: dict[str, pulumi.Resource] = {}
             self.network_policy = None
             self.monitoring = Monitoring(self.ctx, scrape=False)
         else:
             self.access = Access(self.ctx, cluster)
             self.workload = Workload(self.ctx, self.access)
-            self.traffic = Traffic(self.ctx, gateway, self.workload)
-            self.autoscaler = scaling(self.ctx, self.workload)
+            hostname = model.exposure.host or cfg.gateway.hostname
+            self.wake = Wake(self.ctx, self.workload, hostname) if model.wakes_on_request else None
+            self.traffic = Traffic(self.ctx, gateway, self.workload, self.wake)
+            #: Track name -> its autoscaler.
+            self.autoscalers = scaling(self.ctx, self.workload, self.wake)
             tls = self.workload.tls or {}
             self.network_policy = self.access.network_policy(
-                sorted({p for t in tls.values() for p in t.ingress_ports}) or None)
+                sorted({p for t in tls.values() for p in t.ingress_ports}) or None,
+                serving_from=[self.wake.ingress_namespace] if self.wake else [])
             self.monitoring = Monitoring(self.ctx)
 
         self.url = self.traffic.url

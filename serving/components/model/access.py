@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, Sequence, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -115,8 +115,11 @@ class Access:
             )
         return out
 
-    def network_policy(self, tls_ports: Optional[list[int]] = None) -> k8s.networking.v1.NetworkPolicy:
-        """`tls_ports`: with TLS to the pod, the only ports the gateway may reach."""
+    def network_policy(self, tls_ports: Optional[list[int]] = None,
+                       serving_from: Sequence[str] = ()) -> k8s.networking.v1.NetworkPolicy:
+        """`tls_ports`: with TLS to the pod, the only ports the gateway may reach. `serving_from`: namespaces other
+        than the gateway's that send requests to the model (the KEDA HTTP interceptor's for a model that wakes on
+        request)."""
         ctx = self.ctx
         m = ctx.model
 
@@ -124,8 +127,8 @@ class Access:
             return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
 
         serve = [m.port, *([ctx.preset.grpc_port] if m.exposure.grpc and ctx.preset.grpc_port else [])]
-        ingress = [{"from": [from_namespace(cv.GATEWAY_NAMESPACE)],
-                    "ports": [{"protocol": "TCP", "port": p} for p in (tls_ports or serve)]}]
+        peers = [from_namespace(ns) for ns in (cv.GATEWAY_NAMESPACE, *serving_from)]
+        ingress = [{"from": peers, "ports": [{"protocol": "TCP", "port": p} for p in (tls_ports or serve)]}]
         if ctx.metrics_path is not None:
             ingress.append({"from": [from_namespace(cv.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.metrics_port}]})
         egress: list[dict[str, Any]] = [

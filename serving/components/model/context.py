@@ -103,3 +103,16 @@ class ModelContext:
             flat.extend(d if isinstance(d, (list, tuple)) else [d])
         out = pulumi.ResourceOptions.merge(self.opts, pulumi.ResourceOptions(depends_on=flat)) if flat else self.opts
         return pulumi.ResourceOptions.merge(out, extra) if extra is not None else out
+
+
+def track_bounds(m: ModelConfig, track: Track) -> tuple[int, int]:
+    """(min, max) replicas of a track's autoscaler: the model's for the primary; a candidate keeps at least its
+    configured replicas and may grow to its share of the model's maximum (`ModelConfig.candidate_max_replicas`)."""
+    if track.candidate is None:
+        return m.scaling.min_replicas, m.scaling.max_replicas
+    return track.candidate.replicas, m.candidate_max_replicas(track.candidate)
+
+
+def autoscaled(m: ModelConfig, track: Track) -> bool:
+    low, high = track_bounds(m, track)
+    return m.scaling.autoscaled and high > low

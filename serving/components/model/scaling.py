@@ -1,12 +1,14 @@
-"""Scaling part: the model's autoscaler.
+"""Scaling part: one autoscaler per track.
 
-An HPA on CPU, or a KEDA ScaledObject on a Prometheus signal from `observability/metrics.py` (plus a cron window
-for scale to zero). Scales the primary Deployment; returns nothing when the model has a fixed replica count.
+An HPA on CPU, or a KEDA ScaledObject on a Prometheus signal from `observability/metrics.py`, scoped to the track's
+own backend and pods; for a model that can be at zero, the primary's ScaledObject also carries the KEDA HTTP
+add-on's `external-push` trigger (woken by requests) and, with `activeHours`, a cron trigger (a schedule on top).
+A stopped model's ScaledObjects are paused at zero. Nothing when the model has a fixed replica count.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,8 +17,11 @@ from ... import conventions as cv
 from ...config import ModelConfig
 from ...observability import metrics as promql
 from ..k8s import custom_resource, meta
-from .context import PRIMARY, ModelContext
+from .context import ModelContext, Track, autoscaled, track_bounds
 from .workload import WorkloadOutputs
+
+if TYPE_CHECKING:
+    from .wake import Wake
 
 
 def behavior(m: ModelConfig) -> dict[str, Any]:
@@ -40,21 +45,34 @@ def behavior(m: ModelConfig) -> dict[str, Any]:
     }
 
 
-def scaling(ctx: ModelContext, workload: WorkloadOutputs) -> Optional[pulumi.Resource]:
-    """The primary's autoscaler, or None when the model is not autoscaled."""
+#: KEDA annotation pausing a ScaledObject at a replica count (https://keda.sh/docs/2.20/concepts/scaling-deployments/
+#: "Pausing autoscaling"): a stopped model's autoscalers hold its Deployments at zero.
+PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas"
+
+
+def scaling(ctx: ModelContext, workload: WorkloadOutputs, wake: Optional["Wake"] = None) -> dict[str, pulumi.Resource]:
+    """Each autoscaled track's autoscaler (track name -> HPA or ScaledObject); none when the model has a fixed size.
+    Each track scales on its own signal: its own backend's requests and latency, its own pods' queue."""
+    return {t.name: _autoscaler(ctx, workload, t, wake if t.is_primary else None)
+            for t in ctx.tracks if autoscaled(ctx.model, t)}
+
+
+def _autoscaler(ctx: ModelContext, workload: WorkloadOutputs, track: Track, wake: Optional["Wake"]) -> pulumi.Resource:
     m = ctx.model
-    if not m.scaling.autoscaled:
-        return None
-    target_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name}
-    deps = ctx.with_deps(workload.deployments[PRIMARY])
+    workload_name = ctx.workload_name(track)
+    low, high = track_bounds(m, track)
+    target_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload_name}
+    deps = ctx.with_deps(workload.deployments[track.name], wake.resources if wake is not None else [])
+    labels = ctx.track_labels(track) if not track.is_primary else ctx.labels
     if m.metric == "cpu":
+        # A stopped model's Deployments are at zero replicas, where the HPA does not scale (ScalingDisabled).
         return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{ctx.name}-hpa",
-            metadata=meta(m.name, ctx.namespace, ctx.labels),
+            f"{ctx.name}{track.suffix}-hpa",
+            metadata=meta(workload_name, ctx.namespace, labels),
             spec=cast(k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict, {
                 "scaleTargetRef": target_ref,
-                "minReplicas": m.scaling.min_replicas,
-                "maxReplicas": m.scaling.max_replicas,
+                "minReplicas": low,
+                "maxReplicas": high,
                 "metrics": [{
                     "type": "Resource",
                     "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": int(m.metric_target)}},
@@ -63,10 +81,10 @@ def scaling(ctx: ModelContext, workload: WorkloadOutputs) -> Optional[pulumi.Res
             }),
             opts=deps,
         )
-    ref = promql.ModelRef(ctx.namespace, m.name)
+    ref = promql.ModelRef(ctx.namespace, m.name, track=track.name)
     signals = promql.queries(ref, m.runtime)
     query, metric_type = {
-        # Sums over the model: KEDA's AverageValue divides by the replica count, so the target is per replica.
+        # Sums over the track: KEDA's AverageValue divides by the replica count, so the target is per replica.
         "requests": (signals["requestRate"], "AverageValue"),
         "queue": (signals.get("queueLength", ""), "AverageValue"),
         # A quantile is not additive: compared as is.
@@ -85,25 +103,28 @@ def scaling(ctx: ModelContext, workload: WorkloadOutputs) -> Optional[pulumi.Res
             "ignoreNullValues": "true",
         },
     }]
-    if m.scaling.active_hours is not None:
+    if wake is not None:
+        # Requests held by the KEDA HTTP interceptor wake the Deployment from zero.
+        triggers.append(wake.trigger())
+    if track.is_primary and m.scaling.active_hours is not None:
         hours = m.scaling.active_hours
         triggers.append({
             "type": "cron",
             "metadata": {"timezone": hours.timezone, "start": hours.start, "end": hours.end, "desiredReplicas": "1"},
         })
     return custom_resource(
-        f"{ctx.name}-scaledobject",
+        f"{ctx.name}{track.suffix}-scaledobject",
         "keda.sh/v1alpha1",
         "ScaledObject",
-        meta(m.name, ctx.namespace, ctx.labels),
+        meta(workload_name, ctx.namespace, labels, {PAUSED_REPLICAS: "0"} if m.stopped else None),
         {
             "scaleTargetRef": target_ref,
-            "minReplicaCount": m.scaling.min_replicas,
-            "maxReplicaCount": m.scaling.max_replicas,
+            "minReplicaCount": low,
+            "maxReplicaCount": high,
             "pollingInterval": 15,
             # Idle time before the last replica goes (scale to zero only).
             "cooldownPeriod": 900,
-            "advanced": {"horizontalPodAutoscalerConfig": {"name": f"{m.name}-keda", "behavior": behavior(m)}},
+            "advanced": {"horizontalPodAutoscalerConfig": {"name": f"{workload_name}-keda", "behavior": behavior(m)}},
             "triggers": triggers,
         },
         deps,

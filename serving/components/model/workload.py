@@ -29,7 +29,7 @@ from ..backend_tls import PodTls, workload_tls
 from ..k8s import meta
 from ..server_secrets import server_secrets
 from .access import Access
-from .context import ModelContext, Track
+from .context import ModelContext, Track, autoscaled
 
 #: Every model container runs as this user/group (>= 10000: no clash with a host user; checkov CKV_K8S_40).
 RUN_AS_USER = 10001
@@ -361,11 +361,12 @@ class Workload(WorkloadOutputs):
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
         }
-        if not track.is_primary:
-            spec["replicas"] = candidate.replicas if candidate else 1
-        elif not m.scaling.autoscaled:
-            spec["replicas"] = m.scaling.min_replicas
-        # Otherwise the autoscaler owns `replicas`: leaving it out keeps `pulumi up` from resetting the scale.
+        if m.stopped:
+            # Stopped: every track at zero (the autoscalers are paused or, for an HPA, idle at zero replicas).
+            spec["replicas"] = 0
+        elif not autoscaled(m, track):
+            spec["replicas"] = m.scaling.min_replicas if track.is_primary else (candidate.replicas if candidate else 1)
+        # Otherwise the track's autoscaler owns `replicas`: leaving it out keeps `pulumi up` from resetting the scale.
         return spec
 
     def _spread(self, selector: dict[str, str]) -> list[dict[str, Any]]:
