@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from serving.plan.diff import diff_plans
+from serving.plan.compute.diff import diff_plans
 from tests.conftest import platform_of, repo_stack
 
 from .test_diff import DEPLOYMENT, plan_diff  # noqa: F401  (fixture)

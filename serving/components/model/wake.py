@@ -63,7 +63,7 @@ class Wake:
                 # The route rewrites the model's path to `/` before the interceptor sees it; the header tells models
                 # on one host apart.
                 "pathPrefixes": ["/"],
-                "headers": [{"name": addon.MODEL_HEADER, "value": self.header_value}],
+                "headers": [{"name": addon.WAKE_HEADER, "value": self.header_value}],
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name,
                                    "service": ctx.workload_name(ctx.tracks[0]), "port": SERVICE_PORT},
                 "replicas": {"min": 0, "max": m.scaling.max_replicas},
@@ -97,7 +97,7 @@ class Wake:
             "group": "", "kind": "Service", "name": addon.INTERCEPTOR_PROXY_SERVICE, "namespace": cv.KEDA_NAMESPACE,
             "port": addon.INTERCEPTOR_PROXY_PORT,
             "filters": [{"type": "RequestHeaderModifier",
-                         "requestHeaderModifier": {"set": [{"name": addon.MODEL_HEADER, "value": self.header_value}]}}],
+                         "requestHeaderModifier": {"set": [{"name": addon.WAKE_HEADER, "value": self.header_value}]}}],
         }
         if weight is not None:
             ref["weight"] = weight
