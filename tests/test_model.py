@@ -675,7 +675,7 @@ def test_changing_one_model_changes_no_resource_of_another(stack_root: Callable[
     changed_doc = copy.deepcopy(base_doc)
     churn = model_entry(changed_doc, "churn")
     churn.update(version="v14", resources={"cpu": "2", "memory": "4Gi"}, scaling={"minReplicas": 2, "maxReplicas": 3})
-    churn["canary"]["weight"] = 50
+    churn["canary"]["weight"] = 30  # its share of maxReplicas stays one replica: the quota fits
     churn["shadow"] = {"version": "v15", "artifact": {"uri": "s3://example-models-dev/churn/v15"}, "percent": 5}
     platform_of(changed_doc)["teams"][2]["quota"]["cpu"] = "16"  # unchanged on purpose: the quota still fits
     base = _inputs_by_urn(repo_plan("dev"))
