@@ -226,7 +226,7 @@ IN_PLACE: dict[str, str] = {
 #: Custom resources: pulumi-kubernetes replaces them only on metadata.name / namespace (diff.go has no CRD rows).
 CUSTOM_RESOURCE_GROUPS = (
     "cert-manager.io", "gateway.envoyproxy.io", "gateway.networking.k8s.io", "keda.sh", "monitoring.coreos.com",
-    "inference.networking.k8s.io", "aigateway.envoyproxy.io",
+    "inference.networking.k8s.io", "aigateway.envoyproxy.io", "http.keda.sh",
 )
 
 
