@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import pulumi
+
 from ... import conventions as cv
 from ..backend_tls import HTTPS_SERVICE_PORT, GRPCS_SERVICE_PORT
 from ..gateway import Gateway
