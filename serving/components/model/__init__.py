@@ -85,7 +85,7 @@ class ModelServing(pulumi.ComponentResource):
             self.access = Access(self.ctx, cluster)
             self.workload = Workload(self.ctx, self.access)
             hostname = model.exposure.host or cfg.gateway.hostname
-            self.wake = Wake(self.ctx, self.workload, hostname) if model.wakes_on_request else None
+            self.wake = Wake(self.ctx, self.workload, hostname, gateway) if model.wakes_on_request else None
             self.traffic = Traffic(self.ctx, gateway, self.workload, self.wake)
             #: Track name -> its autoscaler.
             self.autoscalers = scaling(self.ctx, self.workload, self.wake)

@@ -100,7 +100,8 @@ class Traffic:
         self.hostname = m.exposure.host or ctx.cfg.gateway.hostname
         self.stopped_filter = custom_resource(
             f"{ctx.name}-stopped-response", ENVOY_API, "HTTPRouteFilter",
-            meta(stopped_filter_name(m.name), ctx.namespace, ctx.labels), stopped_response(m.name), ctx.opts,
+            meta(stopped_filter_name(m.name), ctx.namespace, ctx.labels), stopped_response(m.name),
+            ctx.with_deps(gateway),  # its CRD comes with Envoy Gateway
         )
         # Candidates get traffic only once their rollout is done (the provider waits for a Deployment to be ready).
         candidates = [d for track, d in workload.deployments.items() if track != PRIMARY]

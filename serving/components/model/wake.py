@@ -42,7 +42,8 @@ def cold_request_timeout(ctx: ModelContext) -> str:
 
 
 class Wake:
-    def __init__(self, ctx: ModelContext, workload: WorkloadOutputs, hostname: str):
+    def __init__(self, ctx: ModelContext, workload: WorkloadOutputs, hostname: str, gateway: pulumi.Resource):
+        """`gateway`: what brings the Gateway API CRDs (ReferenceGrant)."""
         self.ctx = ctx
         m = ctx.model
         self.header_value = f"{ctx.namespace}/{m.name}"
@@ -84,7 +85,7 @@ class Wake:
                 "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": ctx.namespace}],
                 "to": [{"group": "", "kind": "Service", "name": addon.INTERCEPTOR_PROXY_SERVICE}],
             },
-            ctx.opts,
+            ctx.with_deps(gateway),
         )
         self.resources: list[pulumi.Resource] = [self.http_scaled_object, self.reference_grant]
 
