@@ -325,8 +325,6 @@ def time_to_first_token_by_pool(ref: ModelRef, quantile: float, window: str = "5
     return f"histogram_quantile({quantile}, sum by (le, {TRACK}) ({buckets}))"
 
 
-def queries(ref: ModelRef, runtime: Optional[str] = None) -> dict[str, str]:
-    """The named signals KEDA triggers can scale a model's primary Deployment on (all scalar-valued).
 def _interceptor(ref: ModelRef, extra: str = "") -> str:
     ns = f", route_namespace={_q(ref.namespace)}" if ref.namespace else ""
     # The interceptor's route name is the model's HTTPScaledObject, named after the model.
