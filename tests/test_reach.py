@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from serving import conventions as cv
+from serving.check.checkov import SKIPS
 from serving.components import backend_tls
 from serving.config import ConfigError, parse_platform
 from serving.plan import SECRET_TEXT
@@ -21,7 +22,7 @@ from serving.plan.present.manifests import kubernetes_manifest
 from .conftest import platform_of
 from .reach_stack import CEPH, MINIO, PRIVATE_TRITON, TEAM, reach_plan, reach_stack
 from .schemas import validate_object
-from .test_checkov import SKIPS, checkov, run_checkov  # noqa: F401 (checkov is a fixture)
+from .test_checkov import checkov, run_checkov  # noqa: F401 (checkov is a fixture)
 
 NAMESPACE = cv.team_namespace(TEAM)
 
