@@ -98,15 +98,16 @@ class Platform(pulumi.ComponentResource):
                 cluster=self.cluster,
                 # What a model needs first, and nothing more (a component would mean every child of it): its namespace,
                 # its priority class, and the releases bringing the CRDs it uses (ServiceMonitor and PrometheusRule from
-                # kube-prometheus-stack, ScaledObject from KEDA), its namespace's CA when pods serve TLS, and the load
-                # balancer controller's webhook release where there is one.
+                # kube-prometheus-stack, ScaledObject from KEDA, HTTPScaledObject from the KEDA HTTP add-on for a model
+                # that wakes on request), its namespace's CA when pods serve TLS, and the load balancer controller's
+                # webhook release where there is one.
                 opts=pulumi.ResourceOptions(
                     parent=self,
                     depends_on=[self.teams[m.team].namespace, self.serving_priority, self.monitoring.release,
                                 self.autoscaling.release,
                                 *([self.namespace_cas[m.team]] if m.team in self.namespace_cas else []),
                                 *after_lbc,
-                                *([self.wake] if self.wake is not None and m.wakes_on_request else [])],
+                                *([self.wake.release] if self.wake is not None and m.wakes_on_request else [])],
                 ),
                 fleet=fleets.get(placement.get(m.name, "")),
             )

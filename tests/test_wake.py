@@ -31,9 +31,15 @@ def test_add_on_values_exist_in_the_chart_and_match_its_templates() -> None:
     values = wake.add_on_values(repo_config("prod"))
     # securityContext / podSecurityContext are rendered whole (`toYaml`, templates/*/deployment.yaml): any field.
     free = frozenset({"securityContext", "podSecurityContext"})
-    assert list(unknown_value_paths(values, defaults, free_form=free)) == []
+    # priorityClassName has no default in values.yaml; each component's template reads it.
+    template_only = frozenset(f"{c}.priorityClassName" for c in ("operator", "scaler", "interceptor"))
+    assert list(unknown_value_paths(values, defaults, free_form=free | template_only)) == []
     for path in free:
         assert f"toYaml .Values.{path} " in (chart_dir() / "templates" / "interceptor" / "deployment.yaml").read_text()
+    for path in template_only:
+        component = path.split(".")[0]
+        template = (chart_dir() / "templates" / component / "deployment.yaml").read_text()
+        assert f"priorityClassName: {{{{ .Values.{path} }}}}" in template
     templates = chart_dir() / "templates"
     # Names the platform relies on, as the chart spells them (`{{ .Chart.Name }}-...`, default ports).
     assert 'name: "{{ .Chart.Name }}-{{ .Values.interceptor.proxy.service }}"' in (templates / "interceptor" / "service-proxy.yaml").read_text()

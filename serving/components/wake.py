@@ -84,11 +84,14 @@ def add_on_values(cfg: PlatformConfig) -> dict[str, Any]:
     }
     return {
         "crds": {"install": True},
-        "operator": {"pullPolicy": "IfNotPresent"},
+        # Platform pods outrank models (conventions.PLATFORM_PRIORITY_CLASS): a scaling model never preempts the
+        # add-on that wakes it. `priorityClassName` is read only by the templates (templates/*/deployment.yaml).
+        "operator": {"pullPolicy": "IfNotPresent", "priorityClassName": cv.PLATFORM_PRIORITY_CLASS},
         # KEDA asks the scaler for every wake decision: more than one.
-        "scaler": {"replicas": 2, "pullPolicy": "IfNotPresent"},
+        "scaler": {"replicas": 2, "pullPolicy": "IfNotPresent", "priorityClassName": cv.PLATFORM_PRIORITY_CLASS},
         "interceptor": {
             "pullPolicy": "IfNotPresent",
+            "priorityClassName": cv.PLATFORM_PRIORITY_CLASS,
             # The interceptor's own ScaledObject (chart templates/interceptor/scaledobject.yaml) keeps this floor.
             "replicas": {"min": replicas, "max": max(10, 5 * replicas)},
             # Placed like the gateway's Envoy fleet: spread over zones and nodes (conventions.ha_spread).
