@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from serving.catalog.runtimes import PRESETS, STORAGE_INITIALIZER_IMAGE, RuntimePreset
+from serving.catalog.runtimes import FLEET_RUNTIMES, PRESETS, STORAGE_INITIALIZER_IMAGE, RuntimePreset
 from serving.config import ConfigError, ModelConfig, parse_platform
 from serving.config.models import IMAGE_PATTERN
 
-from .conftest import platform_of, repo_stack
+from .conftest import platform_of, repo_plan, repo_stack
+from .test_model import objects, pod_spec, server
 
 PLACEHOLDERS = {"model_dir", "model_name", "version", "port", "metrics_port", "gpus"}
 
@@ -128,3 +129,20 @@ def test_adding_a_runtime_is_adding_a_preset(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(PRESETS, "torchserve", preset)
     m = model(runtime="torchserve")
     assert (m.image_ref(), m.port, m.metrics_port, m.startup_budget_seconds()) == ("pytorch/torchserve:0.12.0-cpu", 8080, 8082, 70)
+
+
+def _exit_timeout(args: Any) -> int:
+    (value,) = [int(a.split("=", 1)[1]) for a in args if a.startswith("--exit-timeout-secs=")]
+    return value
+
+
+def test_triton_waits_for_in_flight_requests_as_long_as_its_pod_drains() -> None:
+    """Triton exits `--exit-timeout-secs` after SIGTERM (30 s by default) even with requests in flight: the flag must
+    give it the whole drain the pod's grace period allows (after the preStop pause), for a model and a fleet alike."""
+    triton = PRESETS["triton"]
+    assert _exit_timeout(triton.args) == triton.drain_seconds
+    assert _exit_timeout(FLEET_RUNTIMES["triton"].args) == PRESETS[FLEET_RUNTIMES["triton"].preset].drain_seconds
+    vision = objects(repo_plan("dev"), "vision", "Deployment")["vision"]  # the dev stack's Triton model
+    srv = server(vision)
+    pre_stop = srv["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert _exit_timeout(srv["args"]) == pod_spec(vision)["terminationGracePeriodSeconds"] - pre_stop > 30

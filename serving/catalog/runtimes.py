@@ -152,6 +152,10 @@ _VLLM = RuntimePreset(
 # The image's non-root user is triton-server (uid 1000, build.py); /dev/shm is used by the Python backend. 25.09 is
 # CUDA 13.0: driver 575+, or R535/R545 and later on data-center GPUs (A10G, L4...) through the CUDA compat libraries,
 # which build.py wires with ldconfig (not only in the NGC entrypoint our `command` replaces) (release notes 25.08/25.10).
+# On SIGTERM Triton waits for in-flight inferences at most `--exit-timeout-secs`, then exits even if some are still
+# running (src/command_line_parser.cc "exit-timeout-secs"; default 30 s, core include/triton/core/tritonserver.h
+# TRITONSERVER_ServerOptionsSetExitTimeout): it gets the whole drain the pod's grace period allows, not its own 30 s.
+_TRITON_DRAIN_SECONDS = 60  # the default request timeout: a rollout never cuts a request the route still allows
 _TRITON = RuntimePreset(
     name="triton",
     image="nvcr.io/nvidia/tritonserver:25.09-py3",
@@ -166,7 +170,7 @@ _TRITON = RuntimePreset(
         "--http-port={port}",
         "--grpc-port=8001",
         "--metrics-port={metrics_port}",
-        "--exit-timeout-secs=30",
+        f"--exit-timeout-secs={_TRITON_DRAIN_SECONDS}",
     ),
     shared_memory=True,
     default_cpu="2",
@@ -175,7 +179,7 @@ _TRITON = RuntimePreset(
     default_metric="requests",
     default_targets={"cpu": 70, "requests": 50, "queue": 10, "latency": 0.5},
     startup_base_seconds=60,
-    drain_seconds=60,  # the default request timeout: a rollout never cuts a request the route still allows
+    drain_seconds=_TRITON_DRAIN_SECONDS,
     source="https://github.com/triton-inference-server/server/tree/v2.61.0/docs",
     fleet_runtime="triton",
     grpc_port=8001,
@@ -367,7 +371,7 @@ _TRITON_FLEET = FleetRuntime(
         "--http-port={port}",
         "--grpc-port=8001",
         "--metrics-port={metrics_port}",
-        "--exit-timeout-secs=30",
+        f"--exit-timeout-secs={_TRITON.drain_seconds}",  # the fleet's pods drain like the preset's (fleet.py)
     ),
     model_arg="--load-model={model}",
     source="https://github.com/triton-inference-server/server/blob/v2.61.0/docs/user_guide/model_management.md",
