@@ -39,8 +39,12 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 #: Who runs the NVIDIA device plugin on a GPU node: "daemonset" (the chart / GPU operator; AL2023 NVIDIA AMI) or
 #: "host" (Bottlerocket NVIDIA variants run it as a host service). The chart's DaemonSet avoids "host" nodes.
 DEVICE_PLUGIN_LABEL = f"{DOMAIN}/nvidia-device-plugin"
+#: Node label the GPU operator's MIG manager reads to cut the node's GPUs into MIG devices (its value names a
+#: mig-parted config, e.g. `all-1g.10gb`; GPU operator docs "GPU Operator with MIG"): a MIG pool's `migConfig`.
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 #: Labels the platform sets on pool nodes; a pool's own `labels` may not use them.
-RESERVED_LABELS = frozenset({POOL_LABEL, GPU_NODE_LABEL, ACCELERATOR_LABEL, DEVICE_PLUGIN_CONFIG_LABEL, DEVICE_PLUGIN_LABEL})
+RESERVED_LABELS = frozenset({POOL_LABEL, GPU_NODE_LABEL, ACCELERATOR_LABEL, DEVICE_PLUGIN_CONFIG_LABEL, DEVICE_PLUGIN_LABEL,
+                             MIG_CONFIG_LABEL})
 
 #: Standard Kubernetes app labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
 APP_NAME = "app.kubernetes.io/name"
@@ -125,7 +129,38 @@ def pool_labels(pool: Pool) -> dict[str, str]:
         labels[ACCELERATOR_LABEL] = pool.instance.family.accelerator
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = device_plugin_config_name(pool)
         labels[DEVICE_PLUGIN_LABEL] = "host" if pool.ami_type.startswith("BOTTLEROCKET") else "daemonset"
+        if pool.mig_layout is not None:
+            labels[MIG_CONFIG_LABEL] = str(pool.mig_config)
     return labels
+
+
+#: Prefix of the extended resource of a MIG profile under the `mixed` strategy (k8s-device-plugin README, "MIG
+#: support": `nvidia.com/mig-<slices>g.<memory>gb`).
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+
+
+def mig_resource(profile: str) -> str:
+    """The extended resource a pod requests for one MIG device of `profile` on a MIG mixed pool."""
+    return f"{MIG_RESOURCE_PREFIX}{profile}"
+
+
+def pool_gpu_resources(pool: GpuPoolConfig) -> dict[str, int]:
+    """GPU extended resources each node of the pool advertises: `nvidia.com/gpu` (whole GPUs, time slices, or MIG
+    devices under `single`) and, under MIG `mixed`, one `nvidia.com/mig-<profile>` per profile of its layout."""
+    out = {GPU_RESOURCE: pool.allocatable_gpus_per_node} if pool.allocatable_gpus_per_node else {}
+    out.update({mig_resource(p): n for p, n in pool.mig_devices_per_node.items()})
+    return out
+
+
+def mig_resources(pools: "list[GpuPoolConfig]") -> list[str]:
+    """Every `nvidia.com/mig-<profile>` resource the GPU pools advertise (team quotas bound each)."""
+    return sorted({r for pool in pools for r in pool_gpu_resources(pool) if r != GPU_RESOURCE})
+
+
+def model_gpu_resource(pool: GpuPoolConfig, mig_profile: "str | None") -> str:
+    """The resource a model's pod requests on its pool: its MIG profile's under `mixed`, else `nvidia.com/gpu` (under
+    `single` the pool's one profile is what `nvidia.com/gpu` is)."""
+    return mig_resource(mig_profile) if mig_profile and pool.mig_strategy == "mixed" else GPU_RESOURCE
 
 
 def device_plugin_config_name(pool: GpuPoolConfig) -> str:

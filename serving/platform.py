@@ -21,6 +21,7 @@ from .components.team import Team, serving_priority_class
 from .components.wake import WakeOnRequest
 from .components.wake import needed as wake_needed
 from .config import PlatformConfig
+from .conventions import mig_resources
 from .config.cluster import autoscaler_enabled
 from .placement import place
 
@@ -73,7 +74,8 @@ class Platform(pulumi.ComponentResource):
             if cfg.node_pools.gpu else None
         )
         self.teams = {
-            t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me, kubernetes_version=cfg.cluster.eks.kubernetes_version)
+            t.name: Team(f"{name}-team-{t.name}", t, k8s_provider, opts=me, kubernetes_version=cfg.cluster.eks.kubernetes_version,
+                         mig_resources=mig_resources(cfg.node_pools.gpu))
             for t in cfg.teams
         }
         self.serving_priority = serving_priority_class(f"{name}-serving-priority", k8s_provider, me)

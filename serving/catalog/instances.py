@@ -9,6 +9,11 @@ Sources:
   (https://aws.amazon.com/ec2/instance-types/g5/, .../g6/, .../g6e/, .../p4/, .../p5/, .../p6/).
 - MIG support: NVIDIA MIG user guide, supported GPUs (https://docs.nvidia.com/datacenter/tesla/mig-user-guide/):
   A100, H100, H200, B200 (not T4, A10G, L4, L40S, V100).
+- MIG profiles of each GPU and how many fit on one GPU: the GPU operator's default MIG manager config (NVIDIA/
+  gpu-operator `assets/state-mig-manager/0400_configmap.yaml`, configs `all-<profile>` and `all-balanced`; the
+  MIG manager of operator v26.x generates the same names from the hardware, NVIDIA/mig-parted#295) and the MIG user
+  guide's "Supported MIG Profiles". Only profiles with one compute instance over the whole GPU instance and without
+  media extensions (`+me`) are listed: those are what the device plugin advertises as `nvidia.com/mig-<profile>`.
 
 Only x86_64 NVIDIA types are listed: the GPU AMI types the platform supports are AL2023_x86_64_NVIDIA and
 BOTTLEROCKET_x86_64_NVIDIA. Fractional-GPU types (g6f) and Graviton GPU types (g5g) are left out on purpose.
@@ -17,8 +22,11 @@ To add a type, add a row with the numbers from the sources above.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+#: MIG config (mig-parted) cutting every GPU into a mix of profiles (`mixed` strategy only).
+MIG_BALANCED = "all-balanced"
 
 
 @dataclass(frozen=True)
@@ -28,7 +36,33 @@ class GpuFamily:
     gpu_memory_gib: int
     #: Value of the `k8s.amazonaws.com/accelerator` node label (cluster-autoscaler's GPU label on AWS).
     accelerator: str
-    mig: bool
+    #: MIG profile (`1g.10gb`: compute slices and memory of one MIG device) -> how many fit on one GPU (the
+    #: `all-<profile>` config). Empty: the GPU has no MIG.
+    mig_profiles: Mapping[str, int] = field(default_factory=dict)
+    #: Devices per GPU of the `all-balanced` config.
+    mig_balanced: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def mig(self) -> bool:
+        return bool(self.mig_profiles)
+
+    def mig_configs(self) -> list[str]:
+        """The MIG manager configs (`nvidia.com/mig.config` values) that cut this GPU into MIG devices."""
+        return [f"all-{p}" for p in self.mig_profiles] + ([MIG_BALANCED] if self.mig_balanced else [])
+
+    def mig_layout(self, config: str) -> Optional[dict[str, int]]:
+        """MIG devices per GPU (profile -> count) under a MIG manager config; None: not a config of this GPU."""
+        if config == MIG_BALANCED and self.mig_balanced:
+            return dict(self.mig_balanced)
+        profile = config.removeprefix("all-")
+        if config.startswith("all-") and profile in self.mig_profiles:
+            return {profile: self.mig_profiles[profile]}
+        return None
+
+    @staticmethod
+    def mig_memory_gib(profile: str) -> int:
+        """GPU memory of one MIG device: the profile name's `<n>gb` (the MIG user guide's device names)."""
+        return int(profile.rsplit(".", 1)[1].removesuffix("gb"))
 
 
 @dataclass(frozen=True)
@@ -54,17 +88,22 @@ class GpuInstanceType:
         return (self.vcpus, self.memory_mib, self.gpus)
 
 
-T4 = GpuFamily("NVIDIA T4", 16, "nvidia-tesla-t4", mig=False)
-A10G = GpuFamily("NVIDIA A10G", 24, "nvidia-a10g", mig=False)
-L4 = GpuFamily("NVIDIA L4", 24, "nvidia-l4", mig=False)
-L40S = GpuFamily("NVIDIA L40S", 48, "nvidia-l40s", mig=False)
-V100 = GpuFamily("NVIDIA V100", 16, "nvidia-tesla-v100", mig=False)
-V100_32 = GpuFamily("NVIDIA V100", 32, "nvidia-tesla-v100", mig=False)
-A100_40 = GpuFamily("NVIDIA A100", 40, "nvidia-tesla-a100", mig=True)
-A100_80 = GpuFamily("NVIDIA A100", 80, "nvidia-a100-80gb", mig=True)
-H100 = GpuFamily("NVIDIA H100", 80, "nvidia-h100", mig=True)
-H200 = GpuFamily("NVIDIA H200", 141, "nvidia-h200", mig=True)
-B200 = GpuFamily("NVIDIA B200", 179, "nvidia-b200", mig=True)
+T4 = GpuFamily("NVIDIA T4", 16, "nvidia-tesla-t4")
+A10G = GpuFamily("NVIDIA A10G", 24, "nvidia-a10g")
+L4 = GpuFamily("NVIDIA L4", 24, "nvidia-l4")
+L40S = GpuFamily("NVIDIA L40S", 48, "nvidia-l40s")
+V100 = GpuFamily("NVIDIA V100", 16, "nvidia-tesla-v100")
+V100_32 = GpuFamily("NVIDIA V100", 32, "nvidia-tesla-v100")
+# MIG profiles -> devices per GPU (`all-<profile>`), and the `all-balanced` mix (see the module docstring).
+_MIG_40 = {"1g.5gb": 7, "1g.10gb": 4, "2g.10gb": 3, "3g.20gb": 2, "4g.20gb": 1, "7g.40gb": 1}
+_MIG_80 = {"1g.10gb": 7, "1g.20gb": 4, "2g.20gb": 3, "3g.40gb": 2, "4g.40gb": 1, "7g.80gb": 1}
+_MIG_141 = {"1g.18gb": 7, "1g.35gb": 4, "2g.35gb": 3, "3g.71gb": 2, "4g.71gb": 1, "7g.141gb": 1}
+_MIG_180 = {"1g.23gb": 7, "1g.45gb": 4, "2g.45gb": 3, "3g.90gb": 2, "4g.90gb": 1, "7g.180gb": 1}
+A100_40 = GpuFamily("NVIDIA A100", 40, "nvidia-tesla-a100", _MIG_40, {"1g.5gb": 2, "2g.10gb": 1, "3g.20gb": 1})
+A100_80 = GpuFamily("NVIDIA A100", 80, "nvidia-a100-80gb", _MIG_80, {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1})
+H100 = GpuFamily("NVIDIA H100", 80, "nvidia-h100", _MIG_80, {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1})
+H200 = GpuFamily("NVIDIA H200", 141, "nvidia-h200", _MIG_141, {"1g.18gb": 2, "2g.35gb": 1, "3g.71gb": 1})
+B200 = GpuFamily("NVIDIA B200", 179, "nvidia-b200", _MIG_180, {"1g.23gb": 2, "2g.45gb": 1, "3g.90gb": 1})
 
 _ROWS: tuple[tuple[str, int, int, int, GpuFamily], ...] = (
     # name, vCPUs, memory MiB, GPUs, family

@@ -9,7 +9,8 @@ pool, the pools hold what they must at their `maxSize`, and platform pods outran
   their replicas) are packed first-fit-decreasing onto `maxSize` nodes of the pool's allocatable CPU, memory,
   `nvidia.com/gpu` and pod count;
 - GPU sharing as the device plugin enforces it: on a time-sliced pool a pod asking for more than one
-  `nvidia.com/gpu` is rejected (`failRequestsGreaterThanOne`), elsewhere at most the GPUs of one node;
+  `nvidia.com/gpu` is rejected (`failRequestsGreaterThanOne`), elsewhere at most the GPUs of one node; a MIG device
+  (`nvidia.com/mig-<profile>`, MIG mixed pools) is counted as its own resource and must be one its pool advertises;
 - priority: model pods run at the `model-serving` PriorityClass, every other pod (controllers, proxies, exporters)
   above it, so a scaling model never preempts the gateway or Prometheus.
 """
@@ -60,25 +61,35 @@ def quantity(value: Any) -> float:
     return float(number) * _SUFFIX.get(suffix, 1.0)
 
 
+def _add(a: Mapping[str, float], b: Mapping[str, float], sign: int = 1) -> dict[str, float]:
+    return {k: a.get(k, 0.0) + sign * b.get(k, 0.0) for k in {*a, *b}}
+
+
 @dataclass
 class Demand:
     cpu: float = 0.0
     memory: float = 0.0
     gpu: float = 0.0
     pods: int = 1
+    #: MIG devices (`nvidia.com/mig-<profile>` -> count, MIG mixed pools).
+    mig: Mapping[str, float] = field(default_factory=dict)
 
     def plus(self, other: "Demand") -> "Demand":
-        return Demand(self.cpu + other.cpu, self.memory + other.memory, self.gpu + other.gpu, self.pods + other.pods)
+        return Demand(self.cpu + other.cpu, self.memory + other.memory, self.gpu + other.gpu, self.pods + other.pods,
+                      _add(self.mig, other.mig))
 
     def fits(self, free: "Demand") -> bool:
-        return self.cpu <= free.cpu + 1e-9 and self.memory <= free.memory + 1 and self.gpu <= free.gpu and self.pods <= free.pods
+        return (self.cpu <= free.cpu + 1e-9 and self.memory <= free.memory + 1 and self.gpu <= free.gpu
+                and self.pods <= free.pods and all(n <= free.mig.get(r, 0.0) for r, n in self.mig.items() if n))
 
     def minus(self, other: "Demand") -> "Demand":
-        return Demand(self.cpu - other.cpu, self.memory - other.memory, self.gpu - other.gpu, self.pods - other.pods)
+        return Demand(self.cpu - other.cpu, self.memory - other.memory, self.gpu - other.gpu, self.pods - other.pods,
+                      _add(self.mig, other.mig, -1))
 
     def text(self) -> str:
         gpu = f", {self.gpu:g} GPU" if self.gpu else ""
-        return f"{self.cpu:.2f} CPU, {self.memory / 2**30:.1f} GiB{gpu}"
+        mig = "".join(f", {n:g} {r}" for r, n in sorted(self.mig.items()) if n)
+        return f"{self.cpu:.2f} CPU, {self.memory / 2**30:.1f} GiB{gpu}{mig}"
 
 
 def pod_demand(spec: Mapping[str, Any]) -> Demand:
@@ -89,7 +100,8 @@ def pod_demand(spec: Mapping[str, Any]) -> Demand:
         res = c.get("resources") or {}
         req, lim = res.get("requests") or {}, res.get("limits") or {}
         get = lambda k: quantity(req.get(k, lim.get(k)))  # noqa: E731
-        return Demand(get("cpu"), get("memory"), quantity(lim.get(cv.GPU_RESOURCE, req.get(cv.GPU_RESOURCE))), 0)
+        mig = {k: get(k) for k in {*req, *lim} if str(k).startswith(cv.MIG_RESOURCE_PREFIX)}
+        return Demand(get("cpu"), get("memory"), quantity(lim.get(cv.GPU_RESOURCE, req.get(cv.GPU_RESOURCE))), 0, mig)
 
     main = Demand(pods=1)
     for c in spec.get("containers") or []:
@@ -98,8 +110,9 @@ def pod_demand(spec: Mapping[str, Any]) -> Demand:
         if c.get("restartPolicy") == "Always":  # a sidecar runs alongside
             main = main.plus(of(c))
     init = [of(c) for c in spec.get("initContainers") or [] if c.get("restartPolicy") != "Always"]
+    mig = {r: max([main.mig.get(r, 0.0), *(i.mig.get(r, 0.0) for i in init)]) for r in {*main.mig, *(k for i in init for k in i.mig)}}
     return Demand(max([main.cpu, *(i.cpu for i in init)]), max([main.memory, *(i.memory for i in init)]),
-                  max([main.gpu, *(i.gpu for i in init)]), 1)
+                  max([main.gpu, *(i.gpu for i in init)]), 1, mig)
 
 
 # -- pools -------------------------------------------------------------------------------------------------------
@@ -147,7 +160,7 @@ def max_pods(vcpus: int) -> int:
     return 110 if vcpus < 30 else 250
 
 
-def allocatable(instance_type: str, gpus: int) -> Optional[Demand]:
+def allocatable(instance_type: str, gpus: int, mig: Optional[Mapping[str, float]] = None) -> Optional[Demand]:
     """Node allocatable on an EKS AL2023 node: capacity minus kube-reserved (CPU: 6% of the first core, 1% of the
     second, 0.5% of the next two, 0.25% of the rest; memory: 255 MiB + 11 MiB per pod) and the 100 MiB hard
     eviction threshold (amazon-eks-ami nodeadm kubelet defaults)."""
@@ -158,7 +171,7 @@ def allocatable(instance_type: str, gpus: int) -> Optional[Demand]:
     reserved_cpu = 0.06 + (0.01 if vcpus > 1 else 0) + 0.005 * max(0, min(vcpus, 4) - 2) + 0.0025 * max(0, vcpus - 4)
     pods = max_pods(vcpus)
     reserved_mib = 255 + 11 * pods + 100
-    return Demand(vcpus - reserved_cpu, (memory_mib - reserved_mib) * 2**20, gpus, pods)
+    return Demand(vcpus - reserved_cpu, (memory_mib - reserved_mib) * 2**20, gpus, pods, dict(mig or {}))
 
 
 def pools(ctx: CheckContext) -> list[Pool]:
@@ -173,9 +186,11 @@ def pools(ctx: CheckContext) -> list[Pool]:
             "node.kubernetes.io/instance-type": first,
         })
         gpus = config.allocatable_gpus_per_node if isinstance(config, GpuPoolConfig) else 0
+        mig = ({r: float(n) for r, n in cv.pool_gpu_resources(config).items() if r != cv.GPU_RESOURCE}
+               if isinstance(config, GpuPoolConfig) else {})
         taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in cv.pool_taints(config)]
         known = ctx.cfg.cluster.mode == "eks" and shape is not None
-        out.append(Pool(config, labels, taints, allocatable(first, gpus) if known else None))
+        out.append(Pool(config, labels, taints, allocatable(first, gpus, mig) if known else None))
     return out
 
 
@@ -325,7 +340,8 @@ def _gpu_sharing(o: KubeObject, spec: Mapping[str, Any], demand: Demand, fits: l
         gpus = quantity(((c.get("resources") or {}).get("limits") or {}).get(cv.GPU_RESOURCE))
         if gpus and gpus != int(gpus):
             out.append(Finding("placement", o.label, "gpu-sharing", f"container {c.get('name')}: {cv.GPU_RESOURCE} must be whole"))
-    if demand.gpu:
+    wanted = {cv.GPU_RESOURCE: demand.gpu, **demand.mig}
+    if any(wanted.values()):
         gpu_pools = [(p.name, p.config) for p in fits if isinstance(p.config, GpuPoolConfig)]
         if not gpu_pools:
             out.append(Finding("placement", o.label, "gpu-sharing", "requests GPUs but fits no GPU pool"))
@@ -333,9 +349,15 @@ def _gpu_sharing(o: KubeObject, spec: Mapping[str, Any], demand: Demand, fits: l
             limit = config.max_gpus_per_pod
             if demand.gpu > limit:
                 how = ("time-sliced: the device plugin rejects requests > 1 (failRequestsGreaterThanOne)"
-                       if config.time_slicing else f"a node has {limit}")
+                       if config.time_slicing else "MIG devices: a process sees one" if config.mig_layout is not None
+                       else f"a node has {limit}")
                 out.append(Finding("placement", o.label, "gpu-sharing",
                                    f"requests {demand.gpu:g} {cv.GPU_RESOURCE} on pool {name}: {how}"))
+            offered = cv.pool_gpu_resources(config)
+            for resource in sorted(r for r, n in wanted.items() if n and r not in offered):
+                out.append(Finding("placement", o.label, "gpu-sharing",
+                                   f"requests {resource} on pool {name}, whose nodes advertise "
+                                   f"{', '.join(offered) or 'no GPU resource'}: the pod would stay Pending"))
     return out
 
 

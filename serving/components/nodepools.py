@@ -54,8 +54,9 @@ def autoscaler_node_template_tags(pool: NodePoolConfig) -> dict[str, str]:
     tags = {f"{NODE_TEMPLATE}/label/{key}": value for key, value in conventions.pool_labels(pool).items()}
     for taint in conventions.pool_taints(pool):
         tags[f"{NODE_TEMPLATE}/taint/{taint.key}"] = f"{taint.value}:{taint.effect}"
-    if isinstance(pool, GpuPoolConfig):
-        tags[f"{NODE_TEMPLATE}/resources/{conventions.GPU_RESOURCE}"] = str(pool.allocatable_gpus_per_node)
+    if isinstance(pool, GpuPoolConfig):  # `nvidia.com/gpu`, and the MIG devices of a MIG mixed pool
+        for resource, count in conventions.pool_gpu_resources(pool).items():
+            tags[f"{NODE_TEMPLATE}/resources/{resource}"] = str(count)
     tags[f"{NODE_TEMPLATE}/resources/ephemeral-storage"] = f"{pool.disk_size_gib}Gi"
     return tags
 

@@ -8,7 +8,7 @@ default-deny policy means a pod talks to nothing unless a model's own NetworkPol
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -39,7 +39,7 @@ class Team(pulumi.ComponentResource):
     """`serving:team:Team`."""
 
     def __init__(self, name: str, team: TeamConfig, provider: k8s.Provider, opts: Optional[pulumi.ResourceOptions] = None,
-                 *, kubernetes_version: str = "1.34"):
+                 *, kubernetes_version: str = "1.34", mig_resources: Sequence[str] = ()):
         super().__init__("serving:team:Team", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.namespace_name = cv.team_namespace(team.name)
@@ -61,6 +61,9 @@ class Team(pulumi.ComponentResource):
                     "limits.memory": q.memory,
                     # Extended resources are quota'd by request only (requests == limits for GPUs).
                     f"requests.{cv.GPU_RESOURCE}": str(q.gpus),
+                    # MIG devices (`nvidia.com/mig-<profile>`, MIG mixed pools) are other resources: each is bounded
+                    # by the same count, and the config check counts every device against `quota.gpus`.
+                    **{f"requests.{r}": str(q.gpus) for r in sorted(mig_resources)},
                     "pods": str(q.pods),
                     "requests.storage": q.storage,
                 }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Optional
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ..catalog import eks as eks_catalog
-from ..catalog.instances import GPU_INSTANCE_TYPES, GpuInstanceType, gpu_families
+from ..catalog.instances import GPU_INSTANCE_TYPES, MIG_BALANCED, GpuInstanceType, gpu_families
 from .base import Issue, Name, StrictModel, UniqueList, duplicate_names
 
 if TYPE_CHECKING:
@@ -227,8 +227,14 @@ class GpuPoolConfig(NodePoolConfig):
     disk_size_gib: int = Field(200, ge=50, le=16384)
     ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = "AL2023_x86_64_NVIDIA"
     time_slicing: Optional[TimeSlicingConfig] = None
-    #: How MIG partitions are advertised by the device plugin (GPUs that support MIG only: A100, H100, H200, B200).
+    #: How MIG partitions are advertised by the device plugin (GPUs that support MIG only: A100, H100, H200, B200):
+    #: `single`, every GPU cut into one profile and advertised as `nvidia.com/gpu`; `mixed`, each profile advertised
+    #: as `nvidia.com/mig-<profile>` (GPU operator "GPU Operator with MIG"; k8s-device-plugin MIG strategies).
     mig_strategy: Literal["none", "single", "mixed"] = "none"
+    #: How the GPU operator's MIG manager cuts the pool's GPUs (the node label `nvidia.com/mig.config`):
+    #: `all-<profile>` (e.g. `all-1g.10gb`: every GPU into that profile) or `all-balanced` (a mix, `mixed` only);
+    #: the profiles of each GPU are in serving/catalog/instances.py. Unset: the MIG manager's default, all-disabled.
+    mig_config: Optional[str] = Field(None, max_length=63)
 
     @field_validator("instance_types")
     @classmethod
@@ -254,15 +260,42 @@ class GpuPoolConfig(NodePoolConfig):
         return self.instance.gpus
 
     @property
+    def mig_layout(self) -> Optional[dict[str, int]]:
+        """MIG devices per GPU (profile -> count) when the pool's GPUs are cut by its `migConfig`; None: whole GPUs."""
+        if self.mig_strategy == "none" or self.mig_config is None:
+            return None
+        return self.instance.family.mig_layout(self.mig_config)
+
+    @property
     def allocatable_gpus_per_node(self) -> int:
-        """`nvidia.com/gpu` each node advertises: physical GPUs times the time-slicing replicas."""
+        """`nvidia.com/gpu` each node advertises: physical GPUs times the time-slicing replicas; with MIG `single`,
+        the MIG devices of every GPU; with MIG `mixed`, none (every GPU is cut, each profile is its own resource)."""
+        layout = self.mig_layout
+        if layout is not None:
+            return self.gpus_per_node * sum(layout.values()) if self.mig_strategy == "single" else 0
         return self.gpus_per_node * (self.time_slicing.replicas if self.time_slicing else 1)
+
+    @property
+    def mig_devices_per_node(self) -> dict[str, int]:
+        """MIG profile -> devices each node advertises as `nvidia.com/mig-<profile>` (MIG `mixed` only)."""
+        layout = self.mig_layout
+        if layout is None or self.mig_strategy != "mixed":
+            return {}
+        return {profile: count * self.gpus_per_node for profile, count in layout.items()}
 
     @property
     def max_gpus_per_pod(self) -> int:
         """The most `nvidia.com/gpu` one pod can get on a node: all physical GPUs, or one slice on a time-sliced pool
-        (the device plugin is configured with failRequestsGreaterThanOne: a pod asking for 2 slices is rejected)."""
-        return 1 if self.time_slicing else self.gpus_per_node
+        (the device plugin is configured with failRequestsGreaterThanOne: a pod asking for 2 slices is rejected), or
+        one MIG device (CUDA enumerates a single MIG device per process: MIG user guide, "CUDA Device Enumeration")."""
+        return 1 if self.time_slicing or self.mig_layout is not None else self.gpus_per_node
+
+    def device_memory_gib(self, mig_profile: Optional[str] = None) -> int:
+        """GPU memory of one device a pod gets on this pool: a MIG device's, or a whole GPU's."""
+        layout = self.mig_layout
+        if mig_profile is None and layout is not None and self.mig_strategy == "single":
+            mig_profile = next(iter(layout))
+        return self.instance.family.mig_memory_gib(mig_profile) if mig_profile else self.gpu_memory_gib
 
     @property
     def gpu_memory_gib(self) -> int:
@@ -400,9 +433,36 @@ def _gpu_pool_issues(cfg: "PlatformConfig", pool: GpuPoolConfig, loc: tuple[str 
             issues.append(Issue((*loc, "migStrategy"),
                                 "MIG on Bottlerocket is configured through Bottlerocket's own device plugin settings; "
                                 "use amiType AL2023_x86_64_NVIDIA for MIG pools"))
+    issues += _mig_config_issues(cfg, pool, loc)
     if bottlerocket and cfg.node_pools.gpu_software.mode == "gpuOperator":
         issues.append(Issue((*loc, "amiType"),
                             "Bottlerocket runs its own NVIDIA device plugin; the GPU operator needs AL2023_x86_64_NVIDIA pools"))
+    return issues
+
+
+def _mig_config_issues(cfg: "PlatformConfig", pool: GpuPoolConfig, loc: tuple[str | int, ...]) -> list[Issue]:
+    """`migConfig` names a layout of the pool's GPU that its strategy can advertise, applied by the GPU operator."""
+    if pool.mig_config is None:
+        return []
+    family = pool.instance.family
+    if pool.mig_strategy == "none":
+        return [Issue((*loc, "migConfig"), "migConfig needs migStrategy single or mixed (how the MIG devices are advertised)")]
+    if not family.mig:
+        return []  # reported on migStrategy
+    issues = []
+    layout = family.mig_layout(pool.mig_config)
+    if layout is None:
+        issues.append(Issue((*loc, "migConfig"),
+                            f"not a MIG config of the {family.gpu_model} {family.gpu_memory_gib} GB: use one of "
+                            f"{', '.join(family.mig_configs())}"))
+    elif pool.mig_strategy == "single" and len(layout) > 1:
+        issues.append(Issue((*loc, "migConfig"),
+                            f"the single strategy advertises one kind of MIG device: cut every GPU into one profile "
+                            f"({', '.join(c for c in family.mig_configs() if c != MIG_BALANCED)}), or use migStrategy mixed"))
+    if cfg.node_pools.gpu_software.mode != "gpuOperator":
+        issues.append(Issue((*loc, "migConfig"),
+                            "the MIG layout is applied by the GPU operator's MIG manager (node label "
+                            "nvidia.com/mig.config): set nodePools.gpuSoftware.mode to gpuOperator"))
     return issues
 
 

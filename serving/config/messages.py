@@ -39,6 +39,7 @@ PATTERN_WORDS: dict[str, str] = {
     r"^(/[a-z0-9]([-a-z0-9._]*[a-z0-9])?)+$": "a path such as /models/llama: lowercase segments of letters, digits, "
     "'-', '.' and '_'",
     r"^[#@]?[a-z0-9_.\-]{1,80}$": "a Slack channel such as #ml-alerts",
+    r"^[1-7]g\.[0-9]{1,3}gb$": "a MIG profile such as 1g.10gb or 3g.40gb (compute slices, then memory)",
     r"^([0-9]{1,5}(h|m|s|ms))$": _DURATION_GW,
     r"^[0-9]{1,5}(h|m|s|ms)$": _DURATION_GW,
 }

@@ -54,6 +54,7 @@ from .gateway import HOSTNAME_PATTERN, RouteOptions
 from .llm import InferenceOptions
 
 if TYPE_CHECKING:
+    from .cluster import GpuPoolConfig
     from .platform import PlatformConfig
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -260,8 +261,28 @@ class Resources(StrictModel):
     gpus: int = Field(0, ge=0, le=16)
     #: The GPU pool to run on; may be omitted when exactly one GPU pool exists.
     gpu_pool: Optional[Name] = None
+    #: One MIG device of this profile instead of a whole GPU (e.g. `1g.10gb`: 1 of 7 compute slices and 10 GB of an
+    #: A100 80GB/H100), on a pool whose `migConfig` cuts its GPUs into it; `gpus` is then 1 (its default). Canary and
+    #: shadow run on the same device as the primary (they are measured against it).
+    mig_profile: Optional[str] = Field(None, pattern=r"^[1-7]g\.[0-9]{1,3}gb$")
     #: Size of /dev/shm for runtimes that use shared memory (default: 1/4 of memory, at most 16Gi).
     shm_size: Optional[MemoryQuantity] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_mig_device(cls, data: Any) -> Any:
+        # A MIG profile means one MIG device: `gpus` defaults to 1 instead of 0.
+        if isinstance(data, dict) and data.get("migProfile", data.get("mig_profile")) is not None \
+                and "gpus" not in data:
+            return {**data, "gpus": 1}
+        return data
+
+    @model_validator(mode="after")
+    def _mig_gpus(self) -> "Resources":
+        if self.mig_profile is not None and self.gpus != 1:
+            raise ValueError("a MIG profile is one MIG device per replica (CUDA enumerates a single MIG device per "
+                             "process): set gpus to 1 or leave it out")
+        return self
 
 
 _CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
@@ -657,6 +678,7 @@ def _host_covered(host: str, gateway_host: str) -> bool:
 
 
 def checks(cfg: "PlatformConfig") -> list[Issue]:
+    from .. import conventions  # imported here: conventions imports the config package
     from ..observability.metrics import QUEUE_RUNTIMES  # imported here: observability imports the config package
 
     issues = duplicate_names(cfg.teams, ("teams",)) + duplicate_names(cfg.models, ("models",))
@@ -683,18 +705,22 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
                 ))
                 pool_name = None
             pool = cfg.node_pools.gpu_pool(pool_name) if pool_name else None
-            if pool is not None:
-                per_node = pool.allocatable_gpus_per_node
+            mig_issues = _mig_profile_issues(m, i, pool) if pool is not None else []
+            issues += mig_issues
+            if pool is not None and not mig_issues:
+                resource = conventions.model_gpu_resource(pool, m.resources.mig_profile)
+                per_node = conventions.pool_gpu_resources(pool).get(resource, 0)
+                memory = pool.device_memory_gib(m.resources.mig_profile)
                 if m.resources.gpus > per_node:
                     issues.append(Issue(
                         ("models", i, "resources", "gpus"),
                         f"{m.resources.gpus} GPUs per replica, but a node of pool {pool.name!r} "
                         f"({', '.join(pool.instance_types)}) has {per_node}: the pod could never be scheduled",
                     ))
-                elif m.preset.llm and m.artifact.size_gi > m.resources.gpus * pool.gpu_memory_gib:
+                elif m.preset.llm and m.artifact.size_gi > m.resources.gpus * memory:
                     issues.append(Issue(
                         ("models", i, "artifact", "sizeGi"),
-                        f"{m.artifact.size_gi:g} GiB of weights do not fit in {m.resources.gpus} x {pool.gpu_memory_gib} GiB "
+                        f"{m.artifact.size_gi:g} GiB of weights do not fit in {m.resources.gpus} x {memory} GiB "
                         f"of GPU memory on pool {pool.name!r}: ask for more GPUs (tensor parallel) or a larger GPU",
                     ))
         elif m.resources.gpu_pool is not None:
@@ -723,6 +749,36 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
     return issues
 
 
+def _mig_profile_issues(m: ModelConfig, i: int, pool: "GpuPoolConfig") -> list[Issue]:
+    """A model's MIG profile must be a device its pool really advertises; a pool cut into MIG devices under `mixed`
+    has no whole GPU to give a model without one."""
+    loc = ("models", i, "resources", "migProfile")
+    family = pool.instance.family
+    layout = pool.mig_layout
+    if m.resources.mig_profile is None:
+        if layout is not None and pool.mig_strategy == "mixed":
+            return [Issue(("models", i, "resources", "gpus"),
+                          f"pool {pool.name!r} advertises only MIG devices (migStrategy mixed, every GPU cut by its "
+                          f"migConfig): set resources.migProfile to one of {', '.join(layout)}")]
+        if layout is not None and m.resources.gpus > 1:
+            return [Issue(("models", i, "resources", "gpus"),
+                          f"pool {pool.name!r} gives MIG devices, and a process sees only one (CUDA enumerates a single "
+                          f"MIG device per process): ask for 1, or use a pool of whole GPUs")]
+        return []
+    if pool.mig_strategy == "none" or not family.mig:
+        return [Issue(loc, f"pool {pool.name!r} has no MIG (migStrategy none, or a GPU without MIG): use a pool with "
+                           f"migStrategy single or mixed and a migConfig")]
+    if m.resources.mig_profile not in family.mig_profiles:
+        return [Issue(loc, f"not a MIG profile of the {family.gpu_model} {family.gpu_memory_gib} GB of pool "
+                           f"{pool.name!r}: use one of {', '.join(family.mig_profiles)}")]
+    if layout is None:
+        return [Issue(loc, f"pool {pool.name!r} has no valid migConfig: its GPUs are not cut into MIG devices")]
+    if m.resources.mig_profile not in layout:
+        return [Issue(loc, f"pool {pool.name!r} cuts its GPUs into {', '.join(layout)} (its migConfig): ask for one "
+                           f"of them, or change the pool's migConfig")]
+    return []
+
+
 def gpu_pool_name(cfg: "PlatformConfig", m: ModelConfig) -> Optional[str]:
     """The GPU pool a GPU model runs on (its gpuPool, or the only GPU pool); None if that is ambiguous."""
     pools = cfg.node_pools.gpu
@@ -733,18 +789,28 @@ def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
     """The GPU models on a pool must fit on it at maxReplicas (plus canary/shadow replicas) with one rollout surge pod
     per Deployment (maxSurge 1, maxUnavailable 0): beyond the pool's maxSize the autoscaler cannot add a node, so
     replicas stay Pending and a rollout never finishes (`pulumi up` fails at the progress deadline)."""
+    from .. import conventions
+
     issues: list[Issue] = []
     for pi, pool in enumerate(cfg.node_pools.gpu):
-        on_pool = [m for m in cfg.models if m.resources.gpus and gpu_pool_name(cfg, m) == pool.name]
-        need = sum(m.resources.gpus * m.pods_at_most() for m in on_pool)
-        have = pool.max_size * pool.allocatable_gpus_per_node
-        if need > have:
-            issues.append(Issue(
-                ("nodePools", "gpu", pi, "maxSize"),
-                f"the GPU models on pool {pool.name!r} ({', '.join(m.name for m in on_pool)}) need up to {need} GPUs at "
-                f"maxReplicas plus one rollout surge pod each, but {pool.max_size} nodes x "
-                f"{pool.allocatable_gpus_per_node} GPUs give {have}",
-            ))
+        per_node = conventions.pool_gpu_resources(pool)
+        by_resource: dict[str, list[ModelConfig]] = {}
+        for m in cfg.models:
+            if m.resources.gpus and gpu_pool_name(cfg, m) == pool.name:
+                by_resource.setdefault(conventions.model_gpu_resource(pool, m.resources.mig_profile), []).append(m)
+        for resource, on_pool in by_resource.items():
+            if resource not in per_node:
+                continue  # a device the pool does not offer at all: reported on the model (`_mig_profile_issues`)
+            need = sum(m.resources.gpus * m.pods_at_most() for m in on_pool)
+            have = pool.max_size * per_node.get(resource, 0)
+            if need > have:
+                what = "GPUs" if resource == conventions.GPU_RESOURCE else resource
+                issues.append(Issue(
+                    ("nodePools", "gpu", pi, "maxSize"),
+                    f"the GPU models on pool {pool.name!r} ({', '.join(m.name for m in on_pool)}) need up to {need} "
+                    f"{what} at maxReplicas plus one rollout surge pod each, but {pool.max_size} nodes x "
+                    f"{per_node.get(resource, 0)} {what} give {have}",
+                ))
     return issues
 
 

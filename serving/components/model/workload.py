@@ -294,9 +294,10 @@ class Workload(WorkloadOutputs):
         }
         if m.resources.cpu_limit:
             resources["limits"]["cpu"] = m.resources.cpu_limit
-        if m.resources.gpus:
-            resources["requests"][cv.GPU_RESOURCE] = str(m.resources.gpus)
-            resources["limits"][cv.GPU_RESOURCE] = str(m.resources.gpus)
+        pool = self.ctx.cfg.node_pools.gpu_pool(gpu_pool_name(self.ctx.cfg, m) or "") if m.resources.gpus else None
+        if pool is not None:  # a whole GPU, a time slice, or a MIG device (`resources.migProfile`)
+            gpu = cv.model_gpu_resource(pool, m.resources.mig_profile)
+            resources["requests"][gpu] = resources["limits"][gpu] = str(m.resources.gpus)
 
         args = [_fmt(a, values) for a in self.ctx.preset.args] + list(m.server.args)
         container: dict[str, Any] = {
@@ -348,7 +349,6 @@ class Workload(WorkloadOutputs):
         if self.server_secrets.image_pull_secrets:
             pod_spec["imagePullSecrets"] = self.server_secrets.image_pull_secrets
         if m.resources.gpus:
-            pool = self.ctx.cfg.node_pools.gpu_pool(gpu_pool_name(self.ctx.cfg, m) or "")
             assert pool is not None  # enforced by config cross-checks
             pod_spec["nodeSelector"] = cv.pool_node_selector(pool)
             pod_spec["tolerations"] = cv.pool_tolerations(pool)
