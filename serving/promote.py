@@ -11,7 +11,9 @@ a candidate's replicas, weight and mirror percent, and every other per-environme
 - Secrets are never copied (each stack has its own encryption key): the command names the secret fields the
   target must set itself.
 - The target file is edited with a round-trip YAML parser (ruamel.yaml): its comments, anchors, key order, quoting
-  and line endings survive; copied values carry none of the source's comments or anchors. It is written
+  and line endings survive; copied values carry none of the source's comments or anchors. Its indentation is read
+  from its own lines (ruamel.yaml applies one indentation to a whole dump and cannot detect it), and every line
+  whose content did not change is kept byte for byte, so only the lines carrying moved values differ. It is written
   atomically (a temporary file renamed over it), under a lock so that two promotions never interleave.
 - The result is validated like any stack file and planned before it is written; the command prints the resulting
   plan diff of the target stack.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import fcntl
 import io
 import json
@@ -31,6 +34,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -66,23 +70,118 @@ def version_fields() -> tuple[str, ...]:
     return (*own, *(f"{kind}.{f}" for kind in CANDIDATES for f in CANDIDATE_FIELDS))
 
 
-def _yaml() -> YAML:
+@dataclass(frozen=True)
+class Indent:
+    """Block indentation as ruamel.yaml takes it: `mapping` (a nested mapping's keys, relative to its key),
+    `sequence` (an item's content, relative to its key) and `offset` (the `-` within that)."""
+
+    mapping: int = 2
+    sequence: int = 4
+    offset: int = 2
+
+
+#: The shipped stack files' style: mappings indented 2, list items `- ` indented 2 inside their key.
+DEFAULT_INDENT = Indent()
+
+
+def _yaml(indent: Indent = DEFAULT_INDENT) -> YAML:
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap long lines
-    # The stack files' style: mappings indented 2, list items `- ` indented 2 inside their key.
-    y.indent(mapping=2, sequence=4, offset=2)
+    y.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
     return y
 
 
+def _text_of(path: Path) -> str:
+    return path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+
+
 def load_round_trip(path: Path) -> Any:
-    return _yaml().load(path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n"))
+    return _yaml().load(_text_of(path))
 
 
-def dump_round_trip(doc: Any) -> str:
+def dump_round_trip(doc: Any, indent: Indent = DEFAULT_INDENT) -> str:
     out = io.StringIO()
-    _yaml().dump(doc, out)
+    _yaml(indent).dump(doc, out)
     return out.getvalue()
+
+
+def _block_lines(text: str) -> list[tuple[int, str]]:
+    """(indent, content without a trailing comment) of the lines that carry YAML block structure: no blank or
+    comment lines, no lines inside block scalars (`key: |`)."""
+    out: list[tuple[int, str]] = []
+    scalar_above: Optional[int] = None
+    for raw in text.split("\n"):
+        content = raw.strip()
+        indent = len(raw) - len(raw.lstrip(" "))
+        if scalar_above is not None:
+            if not content or indent > scalar_above:
+                continue
+            scalar_above = None
+        if not content or content.startswith("#") or content.startswith("---"):
+            continue
+        content = content.split(" #", 1)[0].rstrip()
+        out.append((indent, content))
+        if content.endswith(("|", ">", "|-", ">-", "|+", ">+")):
+            scalar_above = indent
+    return out
+
+
+def detect_indent(text: str) -> Indent:
+    """The indentation the file itself uses most: for each block key opening a nested mapping or sequence, how far
+    its first child is indented (ruamel.yaml cannot tell; it would re-indent the whole file to its own setting)."""
+    mappings: Counter[int] = Counter()
+    sequences: Counter[tuple[int, int]] = Counter()
+    lines = _block_lines(text)
+    for (indent, content), (child_indent, child) in zip(lines, lines[1:]):
+        key = content[2:].lstrip() if content.startswith("- ") else content
+        if not key.endswith(":"):  # not a key opening a block (a scalar, flow or plain item)
+            continue
+        key_col = indent + (len(content) - len(key))
+        if child.startswith("- ") or child == "-":
+            dash_gap = len(child) - len(child[1:].lstrip()) if child != "-" else 2
+            sequences[(child_indent - key_col + dash_gap, child_indent - key_col)] += 1
+        elif child_indent > key_col:
+            mappings[child_indent - key_col] += 1
+    mapping = mappings.most_common(1)[0][0] if mappings else DEFAULT_INDENT.mapping
+    sequence, offset = sequences.most_common(1)[0][0] if sequences else (DEFAULT_INDENT.sequence, DEFAULT_INDENT.offset)
+    if offset < 0 or sequence < offset + 2:
+        return Indent(mapping, DEFAULT_INDENT.sequence, DEFAULT_INDENT.offset)
+    return Indent(mapping, sequence, offset)
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def keep_unchanged_lines(original: str, dumped: str) -> str:
+    """`dumped` (the edited document) with every line whose content is unchanged taken from `original` as it was
+    (its own indentation and spacing); the changed lines are shifted to the indentation of the line before them.
+    Falls back to `dumped` when the merge would not read back as the same document."""
+    old, new = original.split("\n"), dumped.split("\n")
+    matcher = difflib.SequenceMatcher(a=[line.strip() for line in old], b=[line.strip() for line in new], autojunk=False)
+    out: list[str] = []
+    shift = 0
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out += old[i1:i2]
+            last_old, last_new = old[i2 - 1], new[j2 - 1]
+            shift = _indent_of(last_old) - _indent_of(last_new) if last_old.strip() else 0
+            continue
+        for line in new[j1:j2]:
+            if not line.strip():
+                out.append(line)
+            elif shift >= 0:
+                out.append(" " * shift + line)
+            else:
+                out.append(line[min(-shift, _indent_of(line)):])
+    merged = "\n".join(out)
+    safe = YAML(typ="safe")
+    try:
+        same = _plain(safe.load(merged)) == _plain(safe.load(dumped))
+    except Exception:  # a merge that does not parse: the plain dump is right, only less minimal
+        same = False
+    return merged if same else dumped
 
 
 def _platform(doc: Any, filename: str) -> Any:
@@ -331,7 +430,8 @@ def promote(source: str, target: str, models: Sequence[str] = (), root: Path = R
         promotion = promote_documents(source_doc, target_doc, models, source, target)
         if not promotion.changed:
             return promotion
-        text = dump_round_trip(target_doc)
+        before = _text_of(target_path)
+        text = keep_unchanged_lines(before, dump_round_trip(target_doc, detect_indent(before)))
         if b"\r\n" in original:
             text = text.replace("\n", "\r\n")
         if original.startswith(b"\xef\xbb\xbf"):

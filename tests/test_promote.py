@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +258,52 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         promote("dev", "prod", ["churn"], root, plan=False)
     assert (root / "Pulumi.prod.yaml").read_text() == before
     assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _reindented(text: str, mapping: int, sequence: int, offset: int) -> str:
+    """The same document written with another indentation (comments and quoting kept)."""
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.preserve_quotes, y.width = True, 4096
+    y.indent(mapping=mapping, sequence=sequence, offset=offset)
+    out = io.StringIO()
+    y.dump(y.load(text), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("mapping", "sequence", "offset"), [(4, 2, 0), (4, 6, 4), (3, 3, 1), (2, 2, 0)])
+def test_a_differently_indented_target_changes_only_the_lines_of_the_moved_values(
+        tmp_path: Path, mapping: int, sequence: int, offset: int) -> None:
+    """A prod file indented its own way (mapping 4 and sequences not indented, ...): promote rewrites only the lines
+    carrying the moved values, each at the indentation its neighbours have."""
+    root = _repo_project(tmp_path)
+    before = _reindented((root / "Pulumi.prod.yaml").read_text(), mapping, sequence, offset)
+    assert before != (REPO / "Pulumi.prod.yaml").read_text()
+    (root / "Pulumi.prod.yaml").write_text(before)
+    promotion = promote("dev", "prod", ["churn"], root, plan=False)
+    after = (root / "Pulumi.prod.yaml").read_text()
+    removed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith("- ")]
+    added = [line[2:] for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith("+ ")]
+    assert len(promotion.changes) == len(added) == len(removed) > 0, added
+    for change, line in zip(promotion.changes, added):
+        assert str(change.new) in line and line.lstrip().startswith(change.path.split(".")[-1] + ":")
+    for old, new in zip(removed, added):  # each in place of the line it replaces, at its indentation
+        old = old[2:]
+        assert old.split(":", 1)[0] == new.split(":", 1)[0]
+
+
+def test_a_target_indented_unevenly_keeps_every_unchanged_line(tmp_path: Path) -> None:
+    """One section indented 4, the rest 2 (no single indentation to detect): unchanged lines stay byte for byte."""
+    root = _repo_project(tmp_path)
+    text = (root / "Pulumi.prod.yaml").read_text()
+    head, models = text.split("    models:\n", 1)
+    models, tail = models.split("\n    promotion:", 1) if "\n    promotion:" in models else (models, "")
+    uneven = head + "    models:\n" + "\n".join(("  " + line if line.strip() else line) for line in models.split("\n"))
+    uneven += ("\n    promotion:" + tail) if tail else ""
+    assert yaml.safe_load(uneven) == yaml.safe_load(text)
+    (root / "Pulumi.prod.yaml").write_text(uneven)
+    promotion = promote("dev", "prod", ["churn"], root, plan=False)
+    after = (root / "Pulumi.prod.yaml").read_text()
+    changed = [line for line in difflib.ndiff(uneven.splitlines(), after.splitlines()) if line[:2] in ("- ", "+ ")]
+    assert len(changed) == 2 * len(promotion.changes) > 0, changed
