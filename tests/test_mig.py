@@ -4,6 +4,10 @@ manager's config label, and quotas, capacity and placement count the MIG device;
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -14,8 +18,8 @@ from serving.config import parse_platform
 from serving.plan import Plan
 
 from .check_helpers import k8s, mutated
-from .cluster_plans import manifest, named, plain, plan_with, platform_errors
-from .conftest import platform_of, repo_stack
+from .cluster_plans import manifest, named, plain, plan_with, platform_errors, write_root
+from .conftest import REPO, platform_of, repo_stack
 from .test_model import objects, pod_spec, server
 from .test_nodepools import NODE_GROUP, asg_tags
 
@@ -145,3 +149,18 @@ def test_wrong_mig_requests_are_config_errors_all_at_once_without_echo() -> None
     assert ("models[1].resources.migProfile: must be a MIG profile such as 1g.10gb or 3g.40gb (compute slices, then "
             "memory)") in errs
     assert "secretish" not in errs and "all-1g.5gb" not in errs
+
+
+def test_a_mig_mistake_exits_2_from_the_cli_naming_file_key_and_path(tmp_path: Path) -> None:
+    doc = repo_stack("dev")
+    model(platform_of(doc), "vision")["resources"]["migProfile"] = "1g.10gb"  # the dev pool's A10G has no MIG
+    model(platform_of(doc), "churn")["resources"]["migProfile"] = "tok-9f8e7d"
+    root = write_root(tmp_path, bad=doc)
+    result = subprocess.run([sys.executable, "-m", "serving", "plan", "--stack", "bad", "--root", str(root)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.search(r"Pulumi.bad.yaml:\d+:\d+: serving:platform.models\[1\].resources.migProfile: pool 'gpu-a10' has "
+                     r"no MIG", result.stderr), result.stderr
+    assert re.search(r"Pulumi.bad.yaml:\d+:\d+: serving:platform.models\[2\].resources.migProfile: must be a MIG "
+                     r"profile such as 1g.10gb", result.stderr), result.stderr
+    assert "tok-9f8e7d" not in result.stderr + result.stdout
