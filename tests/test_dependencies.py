@@ -24,10 +24,11 @@ def test_a_model_deployment_depends_on_what_it_needs_only() -> None:
         deps = [by_urn[d] for d in deployment.dependencies]
         assert not [d.urn for d in deps if "serving:nodepools:NodePools" in d.urn], \
             f"{deployment.name} depends on node-pool resources"
-        # Outside the model's own resources (service account, IAM, config) only these kinds:
+        # Outside the model's own resources (service account, IAM, config) only these kinds (a CRD: the
+        # InferencePool CRD an LLM's endpoint picker watches):
         outside = {d.type for d in deps if "serving:model:ModelServing" not in d.urn.split("::")[2]}
         assert outside <= {"kubernetes:core/v1:Namespace", "kubernetes:scheduling.k8s.io/v1:PriorityClass",
-                           HELM_RELEASE_TYPE}, outside
+                           HELM_RELEASE_TYPE, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"}, outside
         # ... and those it does need: its team's namespace, the priority class, the CRD-providing releases.
         namespace = deployment.inputs["metadata"]["namespace"]
         assert any(d.type == "kubernetes:core/v1:Namespace" and d.inputs["metadata"]["name"] == namespace for d in deps)

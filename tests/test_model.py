@@ -103,6 +103,12 @@ def model_entry(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(m for m in platform_of(doc)["models"] if m["name"] == name)
 
 
+def server_deployments(plan: Plan, model: str) -> dict[str, dict[str, Any]]:
+    """The model's server Deployments (one per track), without an LLM's endpoint pickers (tests/test_llm.py)."""
+    return {n: d for n, d in objects(plan, model, "Deployment").items()
+            if d["metadata"]["labels"].get(cv.APP_COMPONENT) != cv.PICKER_COMPONENT}
+
+
 STACKS = ["dev", "prod"]
 
 
@@ -120,10 +126,16 @@ def test_every_model_gets_a_complete_serving_stack(stack: str) -> None:
         for doc in manifests(model_resources(plan, m.name)):
             kinds.setdefault(doc["kind"], []).append(doc["metadata"]["name"])
         workloads = sorted([m.name] + [f"{m.name}-{t}" for t, _ in m.candidates()])
-        assert sorted(kinds["Deployment"]) == workloads, m.name
-        assert sorted(kinds["Service"]) == workloads
-        assert sorted(kinds["PodDisruptionBudget"]) == workloads
-        for kind in ("ServiceAccount", "HTTPRoute", "BackendTrafficPolicy", "NetworkPolicy", "ServiceMonitor", "PrometheusRule"):
+        # An LLM adds an endpoint picker (Deployment, Service, PDB, ServiceAccount, NetworkPolicy,
+        # ServiceMonitor) and the policies of its OpenAI route (tests/test_llm.py).
+        pickers = [cv.picker_name(m.name)] if m.preset.llm else []
+        assert sorted(kinds["Deployment"]) == sorted(workloads + pickers), m.name
+        assert sorted(kinds["Service"]) == sorted(workloads + pickers)
+        assert sorted(kinds["PodDisruptionBudget"]) == sorted(workloads + pickers)
+        for kind in ("ServiceAccount", "NetworkPolicy", "ServiceMonitor"):
+            assert sorted(kinds.get(kind, [])) == sorted([m.name, *pickers]), (m.name, kind)
+        assert sorted(kinds["BackendTrafficPolicy"]) == [m.name, *([f"{m.name}-openai"] if m.preset.llm else [])]
+        for kind in ("HTTPRoute", "PrometheusRule"):
             assert kinds.get(kind) == [m.name], (m.name, kind)
         autoscalers = kinds.get("ScaledObject", []) + kinds.get("HorizontalPodAutoscaler", [])
         # One autoscaler per track that may change size: the primary, and a candidate whose share of maxReplicas
@@ -163,7 +175,7 @@ def test_every_gpu_model_is_schedulable_on_a_configured_pool(stack: str) -> None
     plan, cfg = repo_plan(stack), repo_config(stack)
     checked = 0
     for m in cfg.models:
-        for name, dep in objects(plan, m.name, "Deployment").items():
+        for name, dep in server_deployments(plan, m.name).items():
             spec = pod_spec(dep)
             gpus = int(server(dep)["resources"].get("limits", {}).get(cv.GPU_RESOURCE, 0))
             if not gpus:
@@ -215,9 +227,9 @@ def test_gpu_pods_spread_across_zones_best_effort_cpu_pods_strictly() -> None:
 def test_model_pods_are_hardened(stack: str) -> None:
     plan, cfg = repo_plan(stack), repo_config(stack)
     for m in cfg.models:
-        (sa,) = objects(plan, m.name, "ServiceAccount").values()
+        sa = objects(plan, m.name, "ServiceAccount")[m.name]
         assert sa["automountServiceAccountToken"] is False
-        for name, dep in objects(plan, m.name, "Deployment").items():
+        for name, dep in server_deployments(plan, m.name).items():
             spec = pod_spec(dep)
             assert spec["serviceAccountName"] == m.name and spec["automountServiceAccountToken"] is False
             assert spec["securityContext"]["runAsNonRoot"] is True
@@ -240,8 +252,9 @@ def test_probes_follow_the_runtime_and_the_startup_budget_follows_model_size(sta
     plan = repo_plan("prod")
     llama = server(objects(plan, "llama-chat", "Deployment")["llama-chat"])
     assert llama["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-    # vLLM: 180 s base + 10 s/GiB x 16 GiB = 340 s -> 34 probes 10 s apart.
-    assert llama["startupProbe"]["failureThreshold"] * llama["startupProbe"]["periodSeconds"] == 340
+    # vLLM: 180 s base + 10 s/GiB x 16 GiB, + 5 s/GiB reading the weights through the S3 mount = 420 s -> 42 probes
+    # 10 s apart.
+    assert llama["startupProbe"]["failureThreshold"] * llama["startupProbe"]["periodSeconds"] == 420
     vision = server(objects(plan, "vision", "Deployment")["vision"])
     assert vision["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert vision["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
@@ -252,7 +265,7 @@ def test_probes_follow_the_runtime_and_the_startup_budget_follows_model_size(sta
     model_entry(doc, "churn")["server"] = {"startupTimeoutSeconds": 900}
     variant = plan_of(stack_root, doc)
     llama = server(objects(variant, "llama-chat", "Deployment")["llama-chat"])
-    assert llama["startupProbe"]["failureThreshold"] == 38  # (180 + 200) / 10
+    assert llama["startupProbe"]["failureThreshold"] == 48  # (180 + 200 + 100) / 10
     churn = server(objects(variant, "churn", "Deployment")["churn"])
     assert churn["startupProbe"]["failureThreshold"] == 90
 
@@ -343,8 +356,11 @@ def test_every_runtime_can_write_where_it_writes_as_uid_10001_on_a_read_only_roo
 # --- artifacts ----------------------------------------------------------------------------------------------------
 
 
-def test_artifacts_are_downloaded_once_into_a_cache_the_server_reads() -> None:
-    plan = repo_plan("prod")
+def test_artifacts_are_downloaded_once_into_a_cache_the_server_reads(stack_root: Callable[..., Path]) -> None:
+    # An LLM mounts its S3 weights by default (test_llm.py); `inference.weights: download` keeps the download.
+    doc = repo_stack("prod")
+    model_entry(doc, "llama-chat")["inference"] = {"weights": "download"}
+    plan = plan_of(stack_root, doc, "prod")
     llama = objects(plan, "llama-chat", "Deployment")["llama-chat"]
     spec = pod_spec(llama)
     (init,) = spec["initContainers"]
@@ -408,8 +424,8 @@ def test_the_storage_initializer_image_comes_from_config(stack_root: Callable[..
     doc = repo_stack("dev")
     platform_of(doc)["storageInitializerImage"] = pinned
     plan = plan_of(stack_root, doc)
-    for m in ("llama-chat", "vision", "churn"):
-        for dep in objects(plan, m, "Deployment").values():
+    for m in ("vision", "churn"):  # llama-chat mounts its weights: no initializer (test_llm.py)
+        for dep in server_deployments(plan, m).values():
             (init,) = pod_spec(dep)["initContainers"]
             assert init["image"] == pinned
 
@@ -537,11 +553,11 @@ def test_route_rewrites_the_model_prefix_and_mirrors_to_the_shadow() -> None:
 
 def test_route_options_become_gateway_policies_with_the_runtimes_timeout() -> None:
     plan = repo_plan("prod")
-    (traffic,) = objects(plan, "llama-chat", "BackendTrafficPolicy").values()
+    traffic = objects(plan, "llama-chat", "BackendTrafficPolicy")["llama-chat"]
     assert traffic["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "llama-chat"}]
     assert traffic["spec"]["timeout"]["http"]["requestTimeout"] == "600s", "LLM streaming needs a long timeout"
     assert traffic["spec"]["rateLimit"]["local"]["rules"][0]["limit"] == {"requests": 20, "unit": "Second"}
-    (security,) = objects(plan, "llama-chat", "SecurityPolicy").values()
+    security = objects(plan, "llama-chat", "SecurityPolicy")["llama-chat"]
     assert security["spec"]["jwt"]["providers"][0]["issuer"] == "https://auth.example.com/"
     (churn,) = objects(plan, "churn", "BackendTrafficPolicy").values()
     assert churn["spec"]["timeout"]["http"]["requestTimeout"] == "60s"

@@ -116,6 +116,13 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
                     "mount needs the Mountpoint for Amazon S3 CSI driver: on an existing cluster install it and set "
                     "cluster.existing.s3MountpointDriver: true, or use download",
                 ))
+    if cfg.gateway.backend_tls and inference_gateway(cfg):
+        issues.append(Issue(
+            ("gateway", "backendTls"),
+            "TLS to the pod is not available while the platform serves an LLM: the gateway sends an LLM's requests to "
+            "the replica its endpoint picker chooses, at the pod's own server port (Envoy AI Gateway v1.1.0 builds "
+            "that upstream without TLS); set backendTls: false, or serve no vllm model on this stack",
+        ))
     return issues
 
 

@@ -51,7 +51,8 @@ from .fleets import SharedServing
 from .secrets import ServerSecrets
 from .stores import StoreOptions
 from .gateway import HOSTNAME_PATTERN, RouteOptions
-from .llm import InferenceOptions
+from ..catalog.llm import EPP_CPU_REQUEST, EPP_MEMORY_LIMIT
+from .llm import InferenceOptions, mounts_weights, picker_pods
 
 if TYPE_CHECKING:
     from .cluster import GpuPoolConfig
@@ -550,8 +551,10 @@ class ModelConfig(StrictModel):
     @property
     def wakes_on_request(self) -> bool:
         """Can be at zero replicas and is woken by its first request (through the KEDA HTTP add-on's interceptor).
-        A stopped model keeps its wake objects (stopping is updates only); its route answers 503 before them."""
-        return self.scaling.min_replicas == 0
+        A stopped model keeps its wake objects (stopping is updates only); its route answers 503 before them.
+        Not an LLM: its requests go through its InferencePool's endpoint picker straight to pod addresses, which the
+        interceptor cannot front; an LLM at zero runs by `activeHours` (`config/llm.py`)."""
+        return self.scaling.min_replicas == 0 and not self.preset.llm
 
     def wake_timeout_seconds(self) -> int:
         """How long a request to a model at zero waits for a ready replica: the server's startup budget plus the
@@ -840,11 +843,15 @@ def _quota_checks(cfg: "PlatformConfig", teams: Mapping[str, TeamConfig]) -> lis
         fleets = [f for f in cfg.fleets if f.team == team.name]
         if not models and not fleets:
             continue
-        cpu = sum(m.pods_at_most() * pod_cpu(m) for m in models) + sum((f.replicas + 1) * cpu_cores(f.cpu) for f in fleets)
-        mem = sum(m.pods_at_most() * pod_memory(m) for m in models) + sum((f.replicas + 1) * memory_bytes(f.memory) for f in fleets)
+        pickers = sum(picker_pods(m) for m in models)  # an LLM's endpoint pickers run in the team namespace too
+        cpu = (sum(m.pods_at_most() * pod_cpu(m) for m in models) + sum((f.replicas + 1) * cpu_cores(f.cpu) for f in fleets)
+               + pickers * cpu_cores(EPP_CPU_REQUEST))
+        mem = (sum(m.pods_at_most() * pod_memory(m) for m in models) + sum((f.replicas + 1) * memory_bytes(f.memory) for f in fleets)
+               + pickers * memory_bytes(EPP_MEMORY_LIMIT))
         gpus = sum(m.pods_at_most() * m.resources.gpus for m in models) + sum((f.replicas + 1) * f.gpus for f in fleets)
-        pods = sum(m.pods_at_most() for m in models) + sum(f.replicas + 1 for f in fleets)
-        storage = sum(m.pods_at_most() * m.artifact.cache_size_gi * 2**30 for m in models if m.artifact.cache_volume)
+        pods = sum(m.pods_at_most() for m in models) + sum(f.replicas + 1 for f in fleets) + pickers
+        storage = sum(m.pods_at_most() * m.artifact.cache_size_gi * 2**30 for m in models
+                      if m.artifact.cache_volume and not mounts_weights(cfg, m, m.artifact))
         names = ", ".join([m.name for m in models] + [f"fleet {f.name}" for f in fleets])
         for key, need, have, shown in (
             ("cpu", cpu, cpu_cores(team.quota.cpu), f"{cpu:g} CPUs"),

@@ -126,10 +126,22 @@ def model_alert_rules(
 
 
 def inference_pool_alerts(model: ModelConfig, ref: m.ModelRef, labels: dict[str, str], dashboard: str) -> list[dict[str, Any]]:
-    """Alerts of an LLM model's InferencePool: time to first token and queue per pool."""
+    """Alerts of an LLM model's InferencePool: picker down (the gateway fails closed: every request of the pool
+    fails), time to first token and queue per pool."""
     name, ns, opts = model.name, ref.namespace, model.inference
-    pool = cv.inference_pool_name(name)
-    out: list[dict[str, Any]] = []
+    picker, pool = cv.picker_name(name), cv.inference_pool_name(name)
+    out: list[dict[str, Any]] = [{
+        "alert": "InferencePickerDown",
+        # No ready picker while the pool has ready replicas (a model scaled to zero needs no picker answer).
+        "expr": f"(absent({m.picker_up(ref, picker)}) == 1) and on () ({m.ready_replicas(ref)} > 0)",
+        "for": "5m",
+        "labels": {"severity": "critical", **labels, "pool": pool},
+        "annotations": {
+            "summary": f"The endpoint picker of {ns}/{pool} is down",
+            "description": f"No ready pod of Deployment {ns}/{picker} for 5 minutes: the gateway fails closed, so "
+                           f"requests to this pool get 5xx. `kubectl -n {ns} get pods -l app.kubernetes.io/name={picker}`.{dashboard}",
+        },
+    }]
     out.append({
         "alert": "InferencePoolTimeToFirstTokenHigh",
         "expr": f"{m.time_to_first_token_by_pool(ref, 0.95, '10m')} > {opts.time_to_first_token_seconds:g}",

@@ -6,6 +6,8 @@
 - `workload`: per track (`primary`, `canary`, `shadow`) a Deployment, Service and PodDisruptionBudget, with the
   artifact download and runtime config files;
 - `traffic`: the HTTPRoute on the shared Gateway (direct, or through the interceptor), its policies, the stop answer;
+  for an LLM `inference_traffic`: the route to the model's InferencePool with its endpoint picker, plus the model's
+  OpenAI route under `/v1`;
 - `wake`: for a model that can be at zero, its HTTPScaledObject and the ReferenceGrant to the KEDA HTTP interceptor;
 - `scaling`: per track, the HPA or KEDA ScaledObject;
 - `monitoring`: ServiceMonitor and PrometheusRule.
@@ -31,6 +33,7 @@ from ...config.fleets import FleetConfig
 from ..gateway import Gateway
 from .access import Access
 from .context import ModelContext, Track
+from .inference_traffic import InferenceTraffic
 from .monitoring import Monitoring
 from .scaling import scaling
 from .shared import SharedWorkload
@@ -86,7 +89,11 @@ class ModelServing(pulumi.ComponentResource):
             self.workload = Workload(self.ctx, self.access)
             hostname = model.exposure.host or cfg.gateway.hostname
             self.wake = Wake(self.ctx, self.workload, hostname, gateway) if model.wakes_on_request else None
-            self.traffic = Traffic(self.ctx, gateway, self.workload, self.wake)
+            # An LLM's traffic part routes through its InferencePool and endpoint picker, and adds the OpenAI route.
+            self.traffic = (
+                InferenceTraffic(self.ctx, gateway, self.workload) if model.preset.llm
+                else Traffic(self.ctx, gateway, self.workload, self.wake)
+            )
             #: Track name -> its autoscaler.
             self.autoscalers = scaling(self.ctx, self.workload, self.wake)
             tls = self.workload.tls or {}

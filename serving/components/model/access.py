@@ -3,8 +3,8 @@
 - a ServiceAccount (token not mounted) named after the model;
 - for `s3://` artifacts on EKS, an IAM role reading only its prefixes (EKS Pod Identity, `components/iam.py`);
 - one Secret per track whose Hugging Face artifact needs a token;
-- a NetworkPolicy: ingress only from the gateway (and Prometheus on the metrics port), egress only DNS, HTTPS and the
-  pod identity agent.
+- a NetworkPolicy: ingress only from the gateway (and Prometheus on the metrics port, and an LLM's endpoint pickers),
+  egress only DNS, HTTPS and the pod identity agent.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 
 from ... import conventions as cv
 from .. import artifacts
+from ..inference_pool import model_ingress_from_pickers
 from ..k8s import meta
 from .context import ModelContext, Track
 
@@ -131,6 +132,8 @@ class Access:
         ingress = [{"from": peers, "ports": [{"protocol": "TCP", "port": p} for p in (tls_ports or serve)]}]
         if ctx.metrics_path is not None:
             ingress.append({"from": [from_namespace(cv.MONITORING_NAMESPACE)], "ports": [{"protocol": "TCP", "port": m.metrics_port}]})
+        # An LLM's endpoint pickers read each replica's metrics (inference_pool.py).
+        ingress += model_ingress_from_pickers(m)
         egress: list[dict[str, Any]] = [
             {
                 "to": [{**from_namespace("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],

@@ -16,7 +16,7 @@ rate limit, auth), and an Envoy Gateway HTTPRouteFilter holding the "model is st
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 
@@ -61,8 +61,9 @@ def _tagged(ref: dict[str, Any], track: str) -> dict[str, Any]:
     return {**ref, "filters": filters}
 
 
-def route_rule(ctx: ModelContext, wake: Optional[Wake] = None) -> dict[str, Any]:
-    """The HTTPRoute rule of a model: its path, rewrite, mirror, stop answer and weighted backends."""
+def route_rule(ctx: ModelContext, wake: Optional[Wake] = None, backend_refs: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+    """The HTTPRoute rule of a model: its path, rewrite, mirror, stop answer and weighted backends (by default the
+    tracks' Services; `backend_refs` replaces them, e.g. with an InferencePool)."""
     m = ctx.model
     port = backend_port(ctx)
     rule: dict[str, Any] = {"matches": [{"path": {"type": "PathPrefix", "value": m.path}}]}
@@ -82,7 +83,9 @@ def route_rule(ctx: ModelContext, wake: Optional[Wake] = None) -> dict[str, Any]
     if filters:
         rule["filters"] = filters
     primary: dict[str, Any] = wake.backend_ref() if wake is not None else {"name": m.name, "port": port}
-    if m.canary is not None:
+    if backend_refs is not None:
+        rule["backendRefs"] = backend_refs
+    elif m.canary is not None:
         rule["backendRefs"] = [
             _tagged({**primary, "weight": 100 - m.canary.weight}, PRIMARY),
             _tagged({"name": f"{m.name}-canary", "port": port, "weight": m.canary.weight}, "canary"),
@@ -95,7 +98,10 @@ def route_rule(ctx: ModelContext, wake: Optional[Wake] = None) -> dict[str, Any]
 class Traffic:
     """The model's HTTPRoute, its policies and its stop answer."""
 
-    def __init__(self, ctx: ModelContext, gateway: Gateway, workload: WorkloadOutputs, wake: Optional[Wake] = None):
+    def __init__(self, ctx: ModelContext, gateway: Gateway, workload: WorkloadOutputs, wake: Optional[Wake] = None,
+                 backend_refs: Optional[list[dict[str, Any]]] = None, backends: Sequence[pulumi.Resource] = ()):
+        """`backend_refs` / `backends`: other backends than the tracks' Services (refs, and the resources behind
+        them, which the route waits for)."""
         m = ctx.model
         self.hostname = m.exposure.host or ctx.cfg.gateway.hostname
         self.stopped_filter = custom_resource(
@@ -111,9 +117,9 @@ class Traffic:
             "HTTPRoute",
             meta(m.name, ctx.namespace, ctx.labels),
             {"parentRefs": [gateway.parent_ref()], "hostnames": [self.hostname],
-             "rules": workload.route_rules or [route_rule(ctx, wake)]},
+             "rules": workload.route_rules or [route_rule(ctx, wake, backend_refs)]},
             ctx.with_deps(gateway, list(workload.services.values()), candidates,
-                          wake.resources if wake is not None else [], self.stopped_filter),
+                          wake.resources if wake is not None else [], self.stopped_filter, list(backends)),
         )
         self.policies = route_policies(
             f"{ctx.name}-route",

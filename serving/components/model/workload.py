@@ -3,7 +3,8 @@
 Per track (`primary`, and `canary` / `shadow` when configured) a Deployment (rolling, maxUnavailable 0), a Service and
 a PodDisruptionBudget; the pods run non-root with a read-only root filesystem, all capabilities dropped, seccomp
 RuntimeDefault, startup/readiness/liveness probes, a preStop pause and a grace period for draining; artifacts are
-fetched by an init container (`components/artifacts.py`) and runtime config files come from one ConfigMap.
+fetched by an init container (`components/artifacts.py`), or, for an LLM's `s3://` weights, mounted read-only from
+S3 by every replica (`components/shared_weights.py`); runtime config files come from one ConfigMap.
 
 Other parts read `WorkloadOutputs`: the Deployment and Service of each track, by track name. Another workload (a
 shared server) provides the same outputs.
@@ -23,9 +24,11 @@ from ... import conventions as cv
 from ...catalog.runtimes import MODEL_DIR, NON_ROOT_ENV, STORAGE_INITIALIZER_IMAGE
 from ...config import ModelConfig
 from ...config.base import memory_bytes
-from ...config.models import Artifact, Candidate, gpu_pool_name
-from .. import artifacts
+from ...config.llm import mounts_weights
+from ...config.models import Candidate, gpu_pool_name
+from .. import artifacts, shared_weights
 from ..backend_tls import PodTls, workload_tls
+from ..inference_pool import pool_pod_labels
 from ..k8s import meta
 from ..server_secrets import server_secrets
 from .access import Access
@@ -114,6 +117,13 @@ class Workload(WorkloadOutputs):
         track_labels = ctx.track_labels(track)
         selector = ctx.selector(track)
         spec = self.deployment_spec(track)
+        weights: list[pulumi.Resource] = []
+        if self.mounts_weights(track):
+            # The shared, read-only weights (Mountpoint for S3): signed with the model's identity (prerequisites).
+            weights.append(shared_weights.shared_weights(
+                f"{ctx.name}{track.suffix}", ctx.artifact(track), ctx.cfg, ctx.namespace, workload, track_labels, ctx.opts,
+                depends_on=prerequisites,
+            ))
         # `pulumi up` waits for the rollout; a GPU node from zero plus a large model can take longer than the
         # provider's default 10 minutes, and Kubernetes reports a stuck rollout after progressDeadlineSeconds.
         wait = f"{math.ceil((spec['progressDeadlineSeconds'] + 300) / 60)}m"
@@ -123,7 +133,7 @@ class Workload(WorkloadOutputs):
             # The specs below that are built as Kubernetes JSON (camelCase keys, which the SDK passes through
             # unchanged) are cast to the SDK's TypedDict, which spells the same keys in snake_case.
             spec=cast(k8s.apps.v1.DeploymentSpecArgsDict, spec),
-            opts=ctx.with_deps(prerequisites, extra=pulumi.ResourceOptions(
+            opts=ctx.with_deps(prerequisites, weights, extra=pulumi.ResourceOptions(
                 custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait))),
         )
         self.services[track.name] = k8s.core.v1.Service(
@@ -202,11 +212,23 @@ class Workload(WorkloadOutputs):
             ports += self.tls[track.name].service_ports
         return ports
 
-    def _probes(self, values: Mapping[str, Any], artifact: Artifact) -> dict[str, Any]:
+    def mounts_weights(self, track: Track) -> bool:
+        """The track's replicas mount the shared weights instead of downloading them (`config/llm.py`)."""
+        return mounts_weights(self.ctx.cfg, self.ctx.model, self.ctx.artifact(track))
+
+    def startup_budget(self, track: Track) -> int:
+        """Seconds from container start to ready: the model's budget, plus reading mounted weights through S3 (a
+        download happens before the container starts and is not in the budget)."""
+        m, artifact = self.ctx.model, self.ctx.artifact(track)
+        budget = m.startup_budget_seconds(artifact)
+        if self.mounts_weights(track) and m.server.startup_timeout_seconds is None:
+            budget += math.ceil(artifact.size_gi * shared_weights.MOUNT_READ_SECONDS_PER_GIB)
+        return budget
+
+    def _probes(self, values: Mapping[str, Any], budget: int) -> dict[str, Any]:
         m = self.ctx.model
         ready = _fmt(m.server.ready_path or self.ctx.preset.ready_path or "/", values)
         live = _fmt(m.server.live_path or self.ctx.preset.live_path or m.server.ready_path or "/", values)
-        budget = m.startup_budget_seconds(artifact)
         return {
             # Until the weights are loaded; liveness and readiness start after it succeeds.
             "startupProbe": {
@@ -240,12 +262,20 @@ class Workload(WorkloadOutputs):
         version = m.version_of(candidate)
         artifact = m.artifact_of(candidate)
         values = self._placeholders(candidate)
-        pod_labels = {**track_labels, cv.MODEL_VERSION_LABEL: version, cv.APP_VERSION: version}
+        # An LLM's serving tracks carry the label its InferencePool selects (inference_pool.py).
+        pod_labels = {**track_labels, cv.MODEL_VERSION_LABEL: version, cv.APP_VERSION: version,
+                      **pool_pod_labels(m, track.name)}
 
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}}]
         mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
         init_containers: list[dict[str, Any]] = []
-        model_volume = artifacts.model_volume(artifact, "model", {**self.ctx.labels, cv.TRACK_LABEL: track.name})
+        model_volume = None
+        if self.mounts_weights(track):
+            # Every replica mounts the same read-only copy; nothing is downloaded (shared_weights.py).
+            volumes.append(shared_weights.pod_volume("model", self.ctx.namespace, self.ctx.workload_name(track)))
+            mounts.append({"name": "model", "mountPath": values["model_dir"], "readOnly": True})
+        else:
+            model_volume = artifacts.model_volume(artifact, "model", {**self.ctx.labels, cv.TRACK_LABEL: track.name})
         if model_volume is not None:
             volumes.append(model_volume)
             mounts.append({"name": "model", "mountPath": values["model_dir"], "subPath": artifacts.STORE_SUBPATH, "readOnly": True})
@@ -307,7 +337,7 @@ class Workload(WorkloadOutputs):
             "ports": self._container_ports(),
             "env": [{"name": k, "value": v} for k, v in sorted(env.items())] + self.server_secrets.env,
             "resources": resources,
-            **self._probes(values, artifact),
+            **self._probes(values, self.startup_budget(track)),
             # The kubelet's own sleep action (PodLifecycleSleepAction, on by default since Kubernetes 1.30): no
             # `sleep` binary needed in the image.
             "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
@@ -357,7 +387,7 @@ class Workload(WorkloadOutputs):
             "selector": {"matchLabels": selector},
             "revisionHistoryLimit": 5,
             # A GPU model can take minutes to start; a rollout is stuck (and `pulumi up` fails) only after that.
-            "progressDeadlineSeconds": max(600, m.startup_budget_seconds(artifact) + (600 if m.resources.gpus else 300)),
+            "progressDeadlineSeconds": max(600, self.startup_budget(track) + (600 if m.resources.gpus else 300)),
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
         }
