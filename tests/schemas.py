@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
+from serving.catalog.llm import CHART_CRDS_DIR
 from serving.check.schema import crd_version_schemas, object_errors, reference_crd_schemas
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -27,7 +28,7 @@ def reference_dir() -> Path:
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> JSON Schema, for every CRD in the reference folder (serving.check.schema), and the CRDs
     only shipped inside a chart we install (templates with `{{- if .Values.crds.install }}` lines around them)."""
-    found = {**reference_crd_schemas(reference_dir() / "crds"), **reference_crd_schemas(Path(__file__).parent / "crds")}
+    found = {**reference_crd_schemas(reference_dir() / "crds"), **reference_crd_schemas(CHART_CRDS_DIR)}
     for path in sorted((reference_dir() / "charts").glob("keda-add-ons-http-*/templates/crds/*.yaml")):
         text = "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("{{"))
         for doc in yaml.safe_load_all(text):

@@ -59,3 +59,6 @@ OPENAI_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v
 INFERENCE_POOL_API = "inference.networking.k8s.io/v1"
 INFERENCE_POOL_GROUP = "inference.networking.k8s.io"
 INFERENCE_POOL_CRD = Path(__file__).parent / "crds" / "inference.networking.k8s.io_inferencepools.yaml"
+#: CRDs that pinned OCI charts install and the offline charts folder cannot render (Envoy AI Gateway's CRDs chart):
+#: copies at the pinned versions, for schema checks (`crds/charts/SOURCES.md`).
+CHART_CRDS_DIR = Path(__file__).parent / "crds" / "charts"

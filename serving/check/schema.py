@@ -3,7 +3,8 @@
 Built-in kinds are validated with kubernetes-validate (strict: an unknown field is an error) at the stack's
 Kubernetes version; custom resources against their CRD's `openAPIV3Schema`, taken from the CRDs the releases
 themselves install (rendered `CustomResourceDefinition` objects of the plan) and, for kinds no release installs,
-from a folder of reference CRDs (`../shared/reference/crds` here; any folder of CRD YAML files). A kind with no
+from a folder of reference CRDs (`../shared/reference/crds` here; any folder of CRD YAML files) and the pinned copies
+of CRDs that OCI charts the charts folder lacks install (`serving/catalog/crds/charts/`). A kind with no
 schema anywhere is a finding: an object nothing can validate is an object the API server may refuse.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Iterable, Mapping, Optional
 import jsonschema  # type: ignore[import-untyped]  # no py.typed; types-jsonschema is not pinned
 import yaml
 
+from ..catalog.llm import CHART_CRDS_DIR
 from .findings import Finding
 from .objects import KubeObject
 
@@ -108,6 +110,7 @@ def object_errors(obj: Mapping[str, Any], k8s_version: str, crds: Mapping[Schema
 
 def check(objects: list[KubeObject], k8s_version: str, reference_crds: Optional[Path]) -> list[Finding]:
     crds = dict(reference_crd_schemas(reference_crds)) if reference_crds is not None else {}
+    crds.update(reference_crd_schemas(CHART_CRDS_DIR))  # CRDs of pinned OCI charts the charts folder lacks
     crds.update(installed_crd_schemas(objects))  # what the releases install wins over the reference copy
     return [
         Finding(KIND, o.label, "schema", message)
