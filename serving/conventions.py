@@ -66,6 +66,11 @@ FLEET_LABEL = f"{DOMAIN}/fleet"
 #: gRPC request header naming the model on the shared gateway host (gRPC carries the model name inside the message,
 #: so the route matches on this header; a model with `exposure.host` is matched by host alone).
 MODEL_HEADER = "x-model"
+#: Header a model's route sets on requests it sends to the KEDA HTTP interceptor (value `<namespace>/<model>`); the
+#: model's HTTPScaledObject matches on it, so models sharing a host and path (after the route's rewrite) never
+#: collide. Set by the platform, unlike `MODEL_HEADER` (sent by gRPC clients) and Envoy AI Gateway's `x-ai-eg-model`
+#: (taken from an OpenAI request's body, `catalog/llm.py`).
+WAKE_HEADER = "x-serving-model"
 #: The track a model's autoscaler scales (its primary Deployment); queue-based signals count only its pods.
 TRACK_PRIMARY = "primary"
 #: PriorityClass of model-serving pods: above batch/dev workloads, below system-node-critical.

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from serving.check.checkov import run_checkov as checkov_reports
 from serving.plan import capture_plan, write_manifests
 
 from .conftest import REPO, platform_of, repo_stack, require_tool
@@ -24,16 +22,9 @@ def checkov() -> Path:
 
 
 def run_checkov(checkov: Path, directory: Path, *extra: str) -> dict[str, Any]:
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
-    proc = subprocess.run(
-        # Not --quiet: its JSON omits passed checks, which show that each model's objects were checked at all.
-        [str(checkov), "-d", str(directory), "--framework", "kubernetes", "--compact", "--skip-download",
-         "-o", "json", *extra],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    report = json.loads(proc.stdout)
-    report = report if isinstance(report, dict) else report[0]
+    """checkov's Kubernetes report for `directory`, as `serving check` runs it (`serving.check.checkov`). Not
+    --quiet: its JSON would omit passed checks, which show that each model's objects were checked at all."""
+    (report,) = checkov_reports(directory, "--framework", "kubernetes", *extra, binary=checkov)
     report["results"].setdefault("passed_checks", [])
     report["results"].setdefault("failed_checks", [])
     return report

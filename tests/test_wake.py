@@ -83,7 +83,7 @@ def test_a_model_at_zero_is_routed_through_the_interceptor_and_wakes(dev) -> Non
         (route,) = objects(dev, m.name, "HTTPRoute").values()
         backend = route["spec"]["rules"][0]["backendRefs"][0]
         assert (backend["name"], backend["namespace"], backend["port"]) == (wake.INTERCEPTOR_PROXY_SERVICE, cv.KEDA_NAMESPACE, 8080)
-        header = {"name": wake.WAKE_HEADER, "value": f"{ns}/{m.name}"}
+        header = {"name": cv.WAKE_HEADER, "value": f"{ns}/{m.name}"}
         assert header in backend["filters"][0]["requestHeaderModifier"]["set"]
         assert spec["headers"] == [header] and spec["hosts"] == route["spec"]["hostnames"]
         # The cross-namespace reference is granted, for this namespace's routes and the proxy Service only.

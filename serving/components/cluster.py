@@ -35,7 +35,7 @@ from .. import conventions as cv
 from ..catalog import eks as eks_catalog
 from ..config import PlatformConfig
 from ..config.cluster import subnet_cidrs
-from .iam import assume_role_policy
+from .iam import PodIdentity, assume_role_policy
 from .k8s import meta
 
 #: The EBS CSI driver's controller service account (aws-ebs-csi-driver add-on, namespace kube-system).
@@ -156,7 +156,7 @@ class Cluster(pulumi.ComponentResource):
         policy_json: Optional[pulumi.Input[str]] = None,
         managed_policy_arns: Sequence[str] = (),
         depends_on: Sequence[pulumi.Resource] = (),
-    ):
+    ) -> PodIdentity:
         """IAM role + PodIdentityAssociation for `namespace/service_account` (EKS only); see `iam.pod_identity_role`."""
         from .iam import pod_identity_role
 

@@ -36,8 +36,8 @@ from . import artifacts
 from .k8s import custom_resource, meta
 from .backend_tls import PodTls, workload_tls
 from .server_secrets import server_secrets
-from .model.workload import GRPC_SERVICE_PORT, PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT
-from .model.workload import _fmt as fmt
+from .model.pod import GRPC_SERVICE_PORT, PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT
+from .model.pod import fill as fmt
 
 if TYPE_CHECKING:
     from .cluster import Cluster

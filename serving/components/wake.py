@@ -46,9 +46,6 @@ SCALER_ADDRESS = f"{CHART_NAME}-external-scaler.{cv.KEDA_NAMESPACE}:9090"
 INTERCEPTOR_METRICS_PORT = 2223
 HTTP_SCALED_OBJECT_API = "http.keda.sh/v1alpha1"
 SKIP_SCALED_OBJECT_ANNOTATION = "httpscaledobject.keda.sh/skip-scaledobject-creation"
-#: Header the model's route sets on requests it sends to the interceptor; the HTTPScaledObject matches on it, so
-#: models sharing a host and path (after the route's rewrite) never collide.
-WAKE_HEADER = "x-serving-model"
 #: Pod labels of the interceptor (templates/interceptor/deployment.yaml + `keda-http-add-on.matchLabels`).
 INTERCEPTOR_POD_LABELS = {
     "app.kubernetes.io/component": "interceptor",

@@ -39,14 +39,12 @@ from .scaling import scaling
 from .shared import SharedWorkload
 from .traffic import Traffic
 from .wake import Wake
-# PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, _fmt: pod facts other workloads share (the fleet's shared
-# servers, components/fleet.py, run their pods the same way).
-from .workload import PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, Workload, WorkloadOutputs, _fmt
+from .workload import Workload, WorkloadOutputs
 
 if TYPE_CHECKING:
     from ..cluster import Cluster
 
-__all__ = ["ModelServing", "ModelContext", "Track", "WorkloadOutputs", "PRE_STOP_SECONDS", "RUN_AS_USER", "SECURITY_CONTEXT", "_fmt"]
+__all__ = ["ModelServing", "ModelContext", "Track", "WorkloadOutputs"]
 
 
 class ModelServing(pulumi.ComponentResource):

@@ -17,7 +17,8 @@ from typing import Any
 from ...config.fleets import FleetConfig
 from ..backend_tls import HTTPS_SERVICE_PORT
 from .context import ModelContext
-from .workload import SERVICE_PORT, WorkloadOutputs
+from .pod import SERVICE_PORT
+from .workload import WorkloadOutputs
 
 
 def shared_route_rules(ctx: ModelContext, fleet: FleetConfig) -> list[dict[str, Any]]:

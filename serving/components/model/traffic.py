@@ -27,7 +27,8 @@ from ..k8s import custom_resource, meta
 from ..route_policies import route_policies
 from .context import PRIMARY, ModelContext
 from .wake import Wake, cold_request_timeout
-from .workload import GRPC_SERVICE_PORT, SERVICE_PORT, WorkloadOutputs
+from .pod import GRPC_SERVICE_PORT, SERVICE_PORT
+from .workload import WorkloadOutputs
 
 
 def backend_port(ctx: ModelContext) -> int:

@@ -21,7 +21,8 @@ from ... import conventions as cv
 from .. import wake as addon
 from ..k8s import custom_resource, meta
 from .context import ModelContext
-from .workload import SERVICE_PORT, WorkloadOutputs
+from .pod import SERVICE_PORT
+from .workload import WorkloadOutputs
 
 GATEWAY_API_BETA = "gateway.networking.k8s.io/v1beta1"
 
@@ -64,7 +65,7 @@ class Wake:
                 # The route rewrites the model's path to `/` before the interceptor sees it; the header tells models
                 # on one host apart.
                 "pathPrefixes": ["/"],
-                "headers": [{"name": addon.WAKE_HEADER, "value": self.header_value}],
+                "headers": [{"name": cv.WAKE_HEADER, "value": self.header_value}],
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": m.name,
                                    "service": ctx.workload_name(ctx.tracks[0]), "port": SERVICE_PORT},
                 "replicas": {"min": 0, "max": m.scaling.max_replicas},
@@ -98,7 +99,7 @@ class Wake:
             "group": "", "kind": "Service", "name": addon.INTERCEPTOR_PROXY_SERVICE, "namespace": cv.KEDA_NAMESPACE,
             "port": addon.INTERCEPTOR_PROXY_PORT,
             "filters": [{"type": "RequestHeaderModifier",
-                         "requestHeaderModifier": {"set": [{"name": addon.WAKE_HEADER, "value": self.header_value}]}}],
+                         "requestHeaderModifier": {"set": [{"name": cv.WAKE_HEADER, "value": self.header_value}]}}],
         }
         if weight is not None:
             ref["weight"] = weight

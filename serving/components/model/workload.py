@@ -33,34 +33,11 @@ from ..k8s import meta
 from ..server_secrets import server_secrets
 from .access import Access
 from .context import ModelContext, Track, autoscaled
+from .pod import GRPC_SERVICE_PORT, PRE_STOP_SECONDS, RUN_AS_USER, SECURITY_CONTEXT, SERVICE_PORT, fill
 
-#: Every model container runs as this user/group (>= 10000: no clash with a host user; checkov CKV_K8S_40).
-RUN_AS_USER = 10001
-#: Pause in preStop so the gateway and kube-proxy stop sending before the server gets SIGTERM.
-PRE_STOP_SECONDS = 10
 #: Scratch space (emptyDir) at /tmp under the read-only root filesystem.
 TMP_SIZE = "4Gi"
 PROBE_PERIOD_SECONDS = 10
-#: Port every track's Service exposes the server's HTTP port on.
-SERVICE_PORT = 80
-#: Port a Service exposes the server's gRPC port on (models with `exposure.grpc`, fleets).
-GRPC_SERVICE_PORT = 9000
-
-SECURITY_CONTEXT: dict[str, Any] = {
-    "allowPrivilegeEscalation": False,
-    "privileged": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "runAsUser": RUN_AS_USER,
-    "runAsGroup": RUN_AS_USER,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-
-
-def _fmt(template: str, values: Mapping[str, Any]) -> str:
-    """Fill `{placeholder}`s of a runtime preset (unknown braces are left alone)."""
-    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
 def _volume_name(path: str) -> str:
@@ -227,8 +204,8 @@ class Workload(WorkloadOutputs):
 
     def _probes(self, values: Mapping[str, Any], budget: int) -> dict[str, Any]:
         m = self.ctx.model
-        ready = _fmt(m.server.ready_path or self.ctx.preset.ready_path or "/", values)
-        live = _fmt(m.server.live_path or self.ctx.preset.live_path or m.server.ready_path or "/", values)
+        ready = fill(m.server.ready_path or self.ctx.preset.ready_path or "/", values)
+        live = fill(m.server.live_path or self.ctx.preset.live_path or m.server.ready_path or "/", values)
         return {
             # Until the weights are loaded; liveness and readiness start after it succeeds.
             "startupProbe": {
@@ -316,7 +293,7 @@ class Workload(WorkloadOutputs):
             for path in sorted(self.ctx.preset.config_files):
                 mounts.append({"name": "runtime-config", "mountPath": path, "subPath": self._config_key(path), "readOnly": True})
 
-        env = {**NON_ROOT_ENV, **{k: _fmt(v, values) for k, v in self.ctx.preset.env.items()}}
+        env = {**NON_ROOT_ENV, **{k: fill(v, values) for k, v in self.ctx.preset.env.items()}}
         env.update(m.server.env)
         resources: dict[str, dict[str, str]] = {
             "requests": {"cpu": m.cpu, "memory": m.memory},
@@ -329,7 +306,7 @@ class Workload(WorkloadOutputs):
             gpu = cv.model_gpu_resource(pool, m.resources.mig_profile)
             resources["requests"][gpu] = resources["limits"][gpu] = str(m.resources.gpus)
 
-        args = [_fmt(a, values) for a in self.ctx.preset.args] + list(m.server.args)
+        args = [fill(a, values) for a in self.ctx.preset.args] + list(m.server.args)
         container: dict[str, Any] = {
             "name": "server",
             "image": m.image_ref(candidate),
@@ -346,7 +323,7 @@ class Workload(WorkloadOutputs):
             "terminationMessagePolicy": "FallbackToLogsOnError",
         }
         if self.ctx.preset.command:
-            container["command"] = [_fmt(c, values) for c in self.ctx.preset.command]
+            container["command"] = [fill(c, values) for c in self.ctx.preset.command]
         if args:
             container["args"] = args
         if self.ctx.preset.working_dir:
