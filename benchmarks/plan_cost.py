@@ -1,10 +1,10 @@
-"""What an offline plan costs against its floor: `.venv/bin/python benchmarks/plan_cost.py [--quick]`.
+"""What an offline plan costs against its floor: `.venv/bin/python benchmarks/plan_cost.py [--quick] [--models N..]`.
 
 Prints, each a median of `--repeat` runs in fresh processes (imports included, as `make plan` pays them):
 - plan time vs the floor for 1, 200 and 500 models and the dev stack. The floor is a bare program registering the
-  same resources (types, names, parents, providers, inputs, dependencies, as captured) under the same mocks
-  (`serving.plan.compute.mocks.PlanMocks` through the same capture monitor): what any program making these
-  resources must pay. Goals: <= 1.3x at 200 models, < 2x for the dev stack.
+  same resources (types, names, parents, providers, inputs, dependencies, as captured) with the SDK's generic
+  resource classes, run by the plan's own runner (`capture.run_program`: the same `PlanMocks`, capture monitor,
+  output settling and collector policy): what any program making these resources must pay. Goals: <= 1.3x at 200 models, < 2x for the dev stack.
 - `plan --base HEAD` vs a plain plan of the dev stack (goal <= 1.3x; the base plan is cached by content);
 - dependency edges: for one model Deployment (and how many are node-pool resources), totals at 200/500 models;
 - chart rendering: a dev plan with charts from a warm cache, from a cold one, and without (`--charts none`);
@@ -32,55 +32,47 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
-# A bare program: registers the captured resources one by one with the generic SDK resource classes, under the
-# plan's own mocks and capture monitor. Input: a JSON file of states in tree order.
+# A bare program: registers the captured resources one by one with the generic SDK resource classes. It is run by
+# the plan's own runner (`serving.plan.compute.capture.run_program`: same thread, mocks, capture monitor, config,
+# output settling and collector policy), so the floor differs from the plan only in the program.
+# Input: a JSON file (path in $PLAN_COST_FLOOR) of states in tree order.
 FLOOR_PROGRAM = r'''
-import json, sys
+import json, os
 from pathlib import Path
 import pulumi
-from pulumi.runtime import settings
-from serving.plan.compute.capture import CaptureMonitor, CaptureEngine, _StackPending, _drain
-from serving.plan.compute.mocks import MockContext, PlanMocks
-from pulumi.runtime.mocks import set_mocks
-from pulumi.runtime.stack import run_pulumi_func, Stack
-from pulumi.runtime.sync_await import _sync_await
-import asyncio
 
-doc = json.loads(Path(sys.argv[1]).read_text())
-ctx = MockContext(config={})
-mocks = PlanMocks(ctx)
-monitor = CaptureMonitor(mocks, ctx, doc["project"], doc["stack"])
-loop = asyncio.new_event_loop(); asyncio.set_event_loop(loop)
-settings.set_root_resource(_StackPending())
-set_mocks(mocks, project=doc["project"], stack=doc["stack"], preview=False, monitor=monitor)
-settings.set_root_resource(None)
-settings.SETTINGS.engine = CaptureEngine()
+doc = json.loads(Path(os.environ["PLAN_COST_FLOOR"]).read_text())
+
 
 class Component(pulumi.ComponentResource):
     def __init__(self, t, name, opts):
         super().__init__(t, name, None, opts)
 
-async def program():
-    stack = Stack()
-    try:
-        made = {}
-        for s in doc["states"]:
-            parent = made.get(s["parent"])
-            deps = [made[d] for d in s["dependencies"] if d in made]
-            provider = made.get(s["provider"].rsplit("::", 1)[0]) if s["provider"] else None
-            opts = pulumi.ResourceOptions(parent=parent, depends_on=deps or None, provider=provider)
-            if s["type"].startswith("pulumi:providers:"):
-                made[s["urn"]] = pulumi.ProviderResource(s["type"].split(":")[-1], s["name"], s["inputs"], opts)
-            elif s["custom"]:
-                made[s["urn"]] = pulumi.CustomResource(s["type"], s["name"], s["inputs"], opts)
-            else:
-                made[s["urn"]] = Component(s["type"], s["name"], opts)
-    finally:
-        stack._finish()
 
-_sync_await(run_pulumi_func(program))
-_drain(loop)
-print(len(monitor.states))
+made = {}
+for s in doc["states"]:
+    parent = made.get(s["parent"])
+    deps = [made[d] for d in s["dependencies"] if d in made]
+    provider = made.get(s["provider"].rsplit("::", 1)[0]) if s["provider"] else None
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=deps or None, provider=provider)
+    if s["type"].startswith("pulumi:providers:"):
+        made[s["urn"]] = pulumi.ProviderResource(s["type"].split(":")[-1], s["name"], s["inputs"], opts)
+    elif s["custom"]:
+        made[s["urn"]] = pulumi.CustomResource(s["type"], s["name"], s["inputs"], opts)
+    else:
+        made[s["urn"]] = Component(s["type"], s["name"], opts)
+'''
+
+# Runs FLOOR_PROGRAM (argv: program file, project root, stack) as the plan runs a program, minus config validation.
+FLOOR_RUNNER = r'''
+import sys
+from pathlib import Path
+from serving.plan.compute.capture import run_program
+from serving.stackfile import read_stack
+
+program, root, stack = sys.argv[1:4]
+plan = run_program(read_stack(stack, Path(root)), Path(root), Path(program))
+print(len(plan.steps))
 '''
 
 
@@ -129,6 +121,12 @@ def plan_cmd(root: Path, stack: str, *extra: str) -> list[str]:
     return [PYTHON, "-m", "serving", "plan", "--root", str(root), "--stack", stack, *extra]
 
 
+def floor_cmd(tmp: Path, root: Path, stack: str) -> list[str]:
+    program = tmp / "floor_program.py"
+    program.write_text(FLOOR_PROGRAM)
+    return [PYTHON, "-c", FLOOR_RUNNER, str(program), str(root), stack]
+
+
 def floor_input(plan: Any, path: Path) -> Path:
     from serving.plan.values import to_plain
 
@@ -152,13 +150,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="1 model and the dev stack only, one run each")
+    parser.add_argument("--models", type=int, nargs="+", metavar="N",
+                        help="model counts to measure (default: 1 200 500; with --quick: 1)")
+    parser.add_argument("--models-only", action="store_true",
+                        help="only the model counts: no dev stack, --base or chart rendering figures")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     from serving.plan import capture_plan
 
-    sizes: list[tuple[str, int | None]] = [("1 model", 1), ("dev stack", None)]
-    if not args.quick:
-        sizes[1:1] = [("200 models", 200), ("500 models", 500)]
+    counts = args.models or ([1] if args.quick else [1, 200, 500])
+    sizes: list[tuple[str, int | None]] = [(f"{n} model{'s' if n != 1 else ''}", n) for n in counts]
+    if not args.models_only:
+        sizes.append(("dev stack", None))
     with tempfile.TemporaryDirectory(prefix="plan-cost-") as tmp_name:
         tmp = Path(tmp_name)
         print(f"{'':<12} {'resources':>9} {'plan':>8} {'floor':>8} {'ratio':>6}   dependency edges")
@@ -167,13 +170,15 @@ def main() -> int:
             root = project_root(tmp, label.replace(" ", "-"), doc)
             stack = "bench" if doc is not None else "dev"
             plan = capture_plan(stack, root)
-            floor_file = floor_input(plan, tmp / f"{stack}-{n}.json")
-            floor = timed([PYTHON, "-c", FLOOR_PROGRAM, str(floor_file)], repeat)
+            floor = timed(floor_cmd(tmp, root, stack), repeat,
+                          env={"PLAN_COST_FLOOR": str(floor_input(plan, tmp / f"{stack}-{n}.json"))})
             project = timed(plan_cmd(root, stack), repeat)
             total, one, pools = edges(plan)
             print(f"{label:<12} {len(plan.steps):>9} {project:>7.2f}s {floor:>7.2f}s {project / floor:>5.2f}x   "
                   f"{total} in all; one Deployment: {one} ({pools} node-pool resources)")
 
+        if args.models_only:
+            return 0
         plain = timed(plan_cmd(ROOT, "dev"), repeat)
         timed(plan_cmd(ROOT, "dev", "--base", "HEAD"), 1)  # fills the base plan cache
         base = timed(plan_cmd(ROOT, "dev", "--base", "HEAD"), repeat)

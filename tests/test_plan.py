@@ -7,7 +7,7 @@ exercise (warnings, reads, missing providers).
 
 from __future__ import annotations
 
-import re
+import gc
 import json
 import re
 import subprocess
@@ -435,6 +435,20 @@ def test_program_failure_is_reported(tmp_path: Path) -> None:
     )
     with pytest.raises(capture_module.ProgramError, match="Duplicate resource URN"):
         capture_plan("dev", root, validate=False)
+
+    # An output that fails while many others are pending (the capture waits for all outputs at once) still fails
+    # the plan with its own error, and the garbage collector is back on afterwards.
+    (root / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_random as r\n"
+        "ids = [r.RandomId(f'id{i}', byte_length=4) for i in range(50)]\n"
+        "def fail(v):\n    raise ValueError('boom in an apply')\n"
+        "pulumi.Output.all(*[i.hex for i in ids]).apply(lambda hexes: [h.upper() for h in hexes])\n"
+        "ids[0].hex.apply(fail)\n"
+    )
+    assert gc.isenabled()
+    with pytest.raises(capture_module.ProgramError, match="boom in an apply"):
+        capture_plan("dev", root, validate=False)
+    assert gc.isenabled()
 
 
 def test_policy_document_rendering() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import os
 import runpy
 import sys
@@ -376,9 +377,30 @@ def _program_environment(root: Path) -> Iterator[None]:
         sys.modules.update(saved_modules)
 
 
+async def settle_outputs() -> None:
+    """Wait until every pending `Output` of the program is resolved, waiting on all of them at once.
+
+    `run_pulumi_func` (pulumi 3.272, runtime/stack.py `wait_for_rpcs`) waits for the pending outputs with
+    `asyncio.wait(..., FIRST_COMPLETED)` in a loop: every round adds a callback to every pending task and ends as soon
+    as one is done, so it costs (pending outputs) x (rounds), quadratic in the number of resources (10,000 pending
+    tasks and ~100 rounds at 50 models). Waiting for all of them in one round, again while new ones appear, costs
+    one callback per task. The SDK's loop then finds nothing pending. A failed task stops the wait: the SDK's loop
+    raises its error as before."""
+    outputs = settings.SETTINGS.outputs
+    while True:
+        with settings.SETTINGS.lock:
+            pending = [task for task in outputs if not task.done()]
+        if not pending:
+            return
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        if any(not task.cancelled() and task.exception() is not None for task in done):
+            return
+
+
 async def _run_in_stack(program: Path) -> None:
     """What the Python language host does (`pulumi.runtime.stack.run_in_stack`): a root stack resource, the
-    program, an optional `pulumi.run` entry point, then the stack outputs."""
+    program, an optional `pulumi.run` entry point, then the stack outputs; then the outputs are settled
+    (`settle_outputs`) before the SDK's own wait."""
     stack = Stack()
     try:
         runpy.run_path(str(program), run_name="__main__")
@@ -387,6 +409,7 @@ async def _run_in_stack(program: Path) -> None:
             stack._add_program_outputs(await entry())
     finally:
         stack._finish()
+    await settle_outputs()
 
 
 def _drain(loop: asyncio.AbstractEventLoop) -> None:
@@ -448,6 +471,23 @@ def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
     return monitor.plan(diagnostics)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a program runs (and back as it was afterwards).
+
+    A capture only allocates: tens of thousands of outputs, tasks and protobuf messages that live until the plan
+    is made. Each full collection walks all of them, so with the collector on a 200-model plan spent 40% of its
+    time in it (13 s of 34 s; 16 full collections); off, it needs about 13% more memory (540 MB against 477 MB).
+    What the capture leaves behind is collected as usual afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run_program(sf: StackFile, root: Path = REPO_ROOT, program: Optional[Path] = None) -> Plan:
     """Run the program of `root` (or `program`) with the config of `sf` under mocks; no config validation."""
     root = Path(root).resolve()
@@ -463,7 +503,7 @@ def run_program(sf: StackFile, root: Path = REPO_ROOT, program: Optional[Path] =
         except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
             result["error"] = exc
 
-    with _RUN_LOCK:
+    with _RUN_LOCK, _collector_paused():
         # A new thread starts with an empty contextvars context: nothing of the caller's Pulumi state leaks in,
         # nothing of ours leaks out.
         thread = threading.Thread(target=contextvars.Context().run, args=(target,), name=f"plan-{sf.stack}", daemon=True)
@@ -520,6 +560,6 @@ def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
 __all__ = [
     "CaptureEngine", "CaptureMonitor", "INPUT_NORMALIZERS", "PlanError", "ProgramError", "capture_plan",
     "default_provider_errors", "disabled_default_providers", "resolve_config_errors", "run_program",
-    "unnamed_kubernetes_objects",
+    "settle_outputs", "unnamed_kubernetes_objects",
 ]
 
