@@ -129,3 +129,18 @@ def test_a_placement_change_shows_in_the_diff() -> None:
     (large,) = [s for s in created if s.type == "kubernetes:apps/v1:Deployment"]
     assert [c["name"] for c in large.inputs["spec"]["template"]["spec"]["initContainers"]] == ["fetch-tab-05"]
     assert {c.op for c in diff.changed} == {"create", "update"}
+
+
+def test_a_stopped_shared_model_answers_503_and_its_fleet_does_not_restart() -> None:
+    """tab-05 stopped: each of its route rules answers first with the model's stopped response (503); the fleet's
+    Deployment is not touched (its other models keep serving) and nothing is deleted."""
+    head = fleet_stack()
+    platform_of(head)["models"][5]["stopped"] = True
+    diff = diff_plans(fleet_plan(), plan_of(head))
+    updated = {(c.state.type.rsplit(":", 1)[1], c.state.inputs["metadata"]["name"]): c for c in diff.changed if c.op == "update"}
+    assert set(updated) == {("HTTPRoute", "tab-05")}
+    assert {c.op for c in diff.changed} == {"update"}
+    route = updated[("HTTPRoute", "tab-05")].state.inputs
+    stopped = {"type": "ExtensionRef", "extensionRef": {
+        "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": "tab-05-stopped"}}
+    assert route["spec"]["rules"] and all(r["filters"][0] == stopped for r in route["spec"]["rules"])

@@ -11,7 +11,8 @@ rate limit, auth), and an Envoy Gateway HTTPRouteFilter holding the "model is st
 - Shadow: a RequestMirror filter (responses discarded); it also waits for the shadow's rollout.
 - Stopped: the rule's first filter is an ExtensionRef to the HTTPRouteFilter, whose direct response (503, "model
   <name> is stopped") Envoy sends without reaching any backend; the backends stay as they are, so stopping and
-  starting are updates of the route only.
+  starting are updates of the route only. A model on a shared fleet gets the same filter first in each of its rules
+  (its fleet keeps the model loaded and serves the others).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def stopped_filter_name(model: str) -> str:
     return f"{model}-stopped"
 
 
+def stopped_filter(model: str) -> dict[str, Any]:
+    """The route filter sending the stopped answer (the rule's first filter, so no backend is reached)."""
+    return {"type": "ExtensionRef", "extensionRef": {
+        "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": stopped_filter_name(model)}}
+
+
 def stopped_response(model: str) -> dict[str, Any]:
     """The HTTPRouteFilter spec answering for a stopped model (gateway.envoyproxy.io HTTPRouteFilter directResponse:
     statusCode, contentType, body.inline)."""
@@ -70,8 +77,7 @@ def route_rule(ctx: ModelContext, wake: Optional[Wake] = None, backend_refs: Opt
     rule: dict[str, Any] = {"matches": [{"path": {"type": "PathPrefix", "value": m.path}}]}
     filters: list[dict[str, Any]] = []
     if m.stopped:
-        filters.append({"type": "ExtensionRef", "extensionRef": {
-            "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": stopped_filter_name(m.name)}})
+        filters.append(stopped_filter(m.name))
     if m.path != "/":
         filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}})
     if m.shadow is not None:
@@ -112,13 +118,17 @@ class Traffic:
         )
         # Candidates get traffic only once their rollout is done (the provider waits for a Deployment to be ready).
         candidates = [d for track, d in workload.deployments.items() if track != PRIMARY]
+        rules = workload.route_rules or [route_rule(ctx, wake, backend_refs)]
+        if m.stopped and workload.route_rules:
+            # A model on a shared fleet: its own rules answer for it; the fleet keeps serving its other models.
+            rules = [{**r, "filters": [stopped_filter(m.name), *r.get("filters", [])]} for r in rules]
         self.route = custom_resource(
             f"{ctx.name}-route",
             "gateway.networking.k8s.io/v1",
             "HTTPRoute",
             meta(m.name, ctx.namespace, ctx.labels),
             {"parentRefs": [gateway.parent_ref()], "hostnames": [self.hostname],
-             "rules": workload.route_rules or [route_rule(ctx, wake, backend_refs)]},
+             "rules": rules},
             ctx.with_deps(gateway, list(workload.services.values()), candidates,
                           wake.resources if wake is not None else [], self.stopped_filter, list(backends)),
         )
