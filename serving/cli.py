@@ -78,17 +78,21 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     from .plan import capture_plan, render_json, render_tree, write_manifests
+    from .plan.compute.capture import collector_paused
     from .plan.diff_cli import run_diff, wants_diff
 
-    if wants_diff(args):
-        return run_diff(args)
-    charts, charts_dir = chart_options(args)
-    plan = capture_plan(args.stack, args.root, charts=charts, charts_dir=charts_dir)
-    if args.manifests is not None:
-        written = write_manifests(plan, args.manifests)
-        _eprint(f"wrote {len(written)} manifest files to {args.manifests}")
-    sys.stdout.write(render_json(plan) if args.json else render_tree(plan))
-    return EXIT_FAILED if plan.has_errors else EXIT_OK
+    # The plan's objects live until the command ends: full garbage collections over them are pure cost (a third of
+    # reading a base plan back for `--base`).
+    with collector_paused():
+        if wants_diff(args):
+            return run_diff(args)
+        charts, charts_dir = chart_options(args)
+        plan = capture_plan(args.stack, args.root, charts=charts, charts_dir=charts_dir)
+        if args.manifests is not None:
+            written = write_manifests(plan, args.manifests)
+            _eprint(f"wrote {len(written)} manifest files to {args.manifests}")
+        sys.stdout.write(render_json(plan) if args.json else render_tree(plan))
+        return EXIT_FAILED if plan.has_errors else EXIT_OK
 
 
 def chart_options(args: argparse.Namespace) -> tuple[bool, Optional[Path]]:

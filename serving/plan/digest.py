@@ -92,12 +92,13 @@ def render_json(plan: Plan) -> str:
 
 
 def _from_json(value: Any) -> Any:
-    if isinstance(value, str) and value == UNKNOWN_JSON:
-        return UNKNOWN
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         return {k: _from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_from_json(v) for v in value]
+    if kind is str and value == UNKNOWN_JSON:
+        return UNKNOWN
     return value
 
 

@@ -472,8 +472,8 @@ def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a program runs (and back as it was afterwards).
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a program runs and its charts render (back as it was afterwards).
 
     A capture only allocates: tens of thousands of outputs, tasks and protobuf messages that live until the plan
     is made. Each full collection walks all of them, so with the collector on a 200-model plan spent 40% of its
@@ -486,6 +486,25 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """The SDK sends each registration's call stack to the engine (`sourcePosition`, `stackTrace`: pulumi 3.272,
+    runtime/resource.py `_get_stack_trace`, a `pathlib` URI per frame of every resource). The capture monitor never
+    reads them, so while a program runs under it they are left empty; the SDK's function is back afterwards."""
+    from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = getattr(sdk_resource, "_get_stack_trace", None)
+    if original is None:  # another SDK version: nothing to skip
+        yield
+        return
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
 
 
 def run_program(sf: StackFile, root: Path = REPO_ROOT, program: Optional[Path] = None) -> Plan:
@@ -503,7 +522,7 @@ def run_program(sf: StackFile, root: Path = REPO_ROOT, program: Optional[Path] =
         except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
             result["error"] = exc
 
-    with _RUN_LOCK, _collector_paused():
+    with _RUN_LOCK, collector_paused(), _no_source_positions():
         # A new thread starts with an empty contextvars context: nothing of the caller's Pulumi state leaks in,
         # nothing of ours leaks out.
         thread = threading.Thread(target=contextvars.Context().run, args=(target,), name=f"plan-{sf.stack}", daemon=True)
@@ -534,13 +553,13 @@ def capture_plan(
     sf = read_stack(stack, root)
     if validate:
         validate_stack_file(sf)
-    plan = run_program(sf, root, program)
     from .charts import CHARTS_ENV, chart_source, render_charts
 
-    if not charts or (charts_dir is None and os.environ.get(CHARTS_ENV) == "none"):
-        return plan
-
-    return render_charts(plan, chart_source(root, charts_dir))
+    with collector_paused():  # rendering adds thousands of objects to a large heap too
+        plan = run_program(sf, root, program)
+        if not charts or (charts_dir is None and os.environ.get(CHARTS_ENV) == "none"):
+            return plan
+        return render_charts(plan, chart_source(root, charts_dir))
 
 
 def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
@@ -559,7 +578,7 @@ def resolve_config_errors(exc: BaseException) -> Optional[list[str]]:
 
 __all__ = [
     "CaptureEngine", "CaptureMonitor", "INPUT_NORMALIZERS", "PlanError", "ProgramError", "capture_plan",
-    "default_provider_errors", "disabled_default_providers", "resolve_config_errors", "run_program",
-    "settle_outputs", "unnamed_kubernetes_objects",
+    "collector_paused", "default_provider_errors", "disabled_default_providers", "resolve_config_errors",
+    "run_program", "settle_outputs", "unnamed_kubernetes_objects",
 ]
 

@@ -257,7 +257,10 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
     cache_file = source.cache_dir / "charts" / f"{key}.json" if source.cache_dir is not None else None
     if cache_file is not None and cache_file.is_file():
         try:
-            objects = json.loads(cache_file.read_text())
+            text = cache_file.read_text()
+            objects = json.loads(text)
+            if "__serving_" not in text:  # no placeholder landed in the output: nothing to restore
+                return ReleaseRender(state, tuple(objects), cached=True)
             return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), cached=True)
         except (OSError, ValueError):
             pass  # a damaged cache entry: render again
