@@ -252,6 +252,47 @@ def test_api_keys_of_a_model_guard_its_openai_route_with_the_same_secret(stack_r
     assert list(objects(plan, "llama-chat", "Secret")) == ["llama-chat-api-keys"]  # written once
 
 
+def _second_llm(doc: dict[str, Any], **exposure: Any) -> dict[str, Any]:
+    """A copy of llama-chat as a second LLM `mistral-chat` in the same stack, with its own exposure."""
+    llama = model_entry(doc, "llama-chat")
+    second = {**json.loads(json.dumps(llama)), "name": "mistral-chat", "exposure": exposure}
+    p = platform_of(doc)
+    p["models"].append(second)
+    # Room for it: GPUs in the team's quota and nodes in the pool.
+    next(t for t in p["teams"] if t["name"] == llama["team"])["quota"]["gpus"] = 8
+    p["nodePools"]["gpu"][0]["maxSize"] = 8
+    return second
+
+
+def test_llms_on_the_shared_endpoint_must_authenticate_alike() -> None:
+    # The gateway checks credentials before it reads the model from the body: an LLM with other credentials than
+    # its neighbours on /v1 would be checked with theirs. The stack is refused, naming the model and the way out.
+    doc = repo_stack("dev")
+    raw = platform_of(doc)
+    _second_llm(doc, apiKey={"keys": {"app": "another-s3cr3t-key"}})
+    with pytest.raises(ConfigError) as err:
+        parse_platform(raw, "Pulumi.dev.yaml")
+    (msg,) = [e for e in err.value.errors if "shared OpenAI endpoint" in e]
+    index = len(raw["models"]) - 1
+    assert msg.startswith(f"Pulumi.dev.yaml: serving:platform.models[{index}].exposure: every LLM on the shared OpenAI endpoint")
+    assert "inference.openaiEndpoint: false" in msg and "another-s3cr3t-key" not in msg
+    # The same JWT as llama-chat: accepted; or the second LLM off /v1: accepted.
+    raw["models"][-1]["exposure"] = json.loads(json.dumps(model_entry(doc, "llama-chat")["exposure"]))
+    parse_platform(raw, "Pulumi.dev.yaml")
+    raw["models"][-1]["exposure"] = {"apiKey": {"keys": {"app": "another-s3cr3t-key"}}}
+    raw["models"][-1]["inference"] = {"openaiEndpoint": False}
+    parse_platform(raw, "Pulumi.dev.yaml")
+
+
+def test_an_llm_off_the_shared_endpoint_keeps_its_own_route_and_pool(stack_root: Callable[..., Path]) -> None:
+    doc = repo_stack("dev")
+    model_entry(doc, "llama-chat")["inference"] = {"openaiEndpoint": False}
+    plan = plan_of(stack_root, doc)
+    assert not objects(plan, "llama-chat", "AIGatewayRoute")
+    (route,) = objects(plan, "llama-chat", "HTTPRoute").values()
+    assert route["spec"]["rules"][0]["backendRefs"][0]["kind"] == "InferencePool"
+
+
 # --- 3. weights shared, not downloaded ----------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ are right for a production model; the block only tunes them:
     inference:
       picker: {replicas: 2, failureMode: FailClose}
       weights: auto          # auto | mount | download
+      openaiEndpoint: true   # also served on the stack's one OpenAI endpoint, /v1 (routed by the body's model)
 
 `weights`:
 - `mount`: the Mountpoint for Amazon S3 CSI driver mounts the model's S3 prefix read-only in every replica (one
@@ -18,6 +19,15 @@ are right for a production model; the block only tunes them:
 - `download`: the storage initializer copies the weights into each replica's own volume first (the only way for
   `hf://` artifacts).
 - `auto` (default): `mount` where it is possible, else `download`.
+
+`openaiEndpoint`: the shared `https://<gateway host>/v1/...` endpoint routes by the `model` field of the body, which
+the gateway reads only after it has authenticated the request (Envoy Gateway runs its api_key_auth and jwt_authn
+filters before ext_proc filters, `internal/xds/translator/httpfilters.go`; Envoy AI Gateway puts its body-reading
+ext_proc among those, `internal/extensionserver/post_translate_modify.go`). Authentication there is therefore
+decided before the model is known, by whichever model's route the request first matches: every LLM on the endpoint
+must authenticate the same way (checked below). Rate limits, timeouts and retries apply per model (they run after
+the model is known). A model with other credentials sets `openaiEndpoint: false` and is called at
+`/models/<name>/v1/...` only, under its own authentication.
 """
 
 from __future__ import annotations
@@ -59,6 +69,8 @@ class InferenceOptions(StrictModel):
     #: Average waiting requests per replica of a pool (as its picker sees them) above which `InferencePoolQueueHigh`
     #: fires: the autoscaler is not keeping up (or is at maxReplicas).
     queue_alert: float = Field(10, gt=0)
+    #: Also served on the stack's shared OpenAI endpoint `/v1` (an AIGatewayRoute matching the body's `model`).
+    openai_endpoint: bool = True
 
 
 def mounts_weights(cfg: "PlatformConfig", model: "ModelConfig", artifact: "Artifact") -> bool:
@@ -116,6 +128,7 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
                     "mount needs the Mountpoint for Amazon S3 CSI driver: on an existing cluster install it and set "
                     "cluster.existing.s3MountpointDriver: true, or use download",
                 ))
+    issues += _shared_endpoint_auth(cfg)
     if cfg.gateway.backend_tls and inference_gateway(cfg):
         issues.append(Issue(
             ("gateway", "backendTls"),
@@ -134,3 +147,47 @@ def inference_gateway(cfg: "PlatformConfig") -> bool:
 def picker_pods(model: "ModelConfig") -> int:
     """Endpoint picker pods of a model (one Deployment; `Recreate`, no surge)."""
     return model.inference.picker.replicas if model.preset.llm else 0
+
+
+def on_openai_endpoint(model: "ModelConfig") -> bool:
+    """The model is served on the stack's shared OpenAI endpoint `/v1` (and has an AIGatewayRoute)."""
+    return model.preset.llm and model.inference.openai_endpoint
+
+
+def _auth_signature(model: "ModelConfig") -> tuple[object, ...]:
+    """What the gateway checks to authenticate a request of the model (compared, never printed)."""
+    e = model.exposure
+    if e.jwt is not None:
+        return ("jwt", e.jwt.issuer, e.jwt.jwks_uri, tuple(sorted(e.jwt.audiences)))
+    if e.api_key is not None:
+        keys = tuple(sorted((c, k.get_secret_value()) for c, k in e.api_key.keys.items()))
+        return ("apiKey", e.api_key.header, e.api_key.existing_secret, keys)
+    return ("none",)
+
+
+def _auth_words(signature: tuple[object, ...]) -> str:
+    return {"jwt": "JWT", "apiKey": "API keys", "none": "no authentication"}[str(signature[0])]
+
+
+def _shared_endpoint_auth(cfg: "PlatformConfig") -> list[Issue]:
+    """Every LLM on the shared `/v1` endpoint authenticates the same way (see the module docstring: the gateway
+    authenticates before it knows the model)."""
+    on_endpoint = [(i, m) for i, m in enumerate(cfg.models) if on_openai_endpoint(m)]
+    if len(on_endpoint) < 2:
+        return []
+    first_i, first = on_endpoint[0]
+    reference = _auth_signature(first)
+    issues = []
+    for i, m in on_endpoint[1:]:
+        signature = _auth_signature(m)
+        if signature == reference:
+            continue
+        detail = (f"{_auth_words(signature)} here, {_auth_words(reference)} on models[{first_i}] ({first.name})"
+                  if signature[0] != reference[0] else f"its {_auth_words(signature)} differ from those of models[{first_i}] ({first.name})")
+        issues.append(Issue(
+            ("models", i, "exposure"),
+            f"every LLM on the shared OpenAI endpoint /v1 must authenticate the same way: the gateway checks credentials "
+            f"before it reads the model from the request body ({detail}); give them the same exposure.jwt or "
+            f"exposure.apiKey, or set inference.openaiEndpoint: false to serve this model at /models/{m.name}/v1 only",
+        ))
+    return issues

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pulumi
 
+from ...config.llm import on_openai_endpoint
 from ..gateway import Gateway
 from ..inference_pool import InferencePoolPart
 from ..openai_route import openai_route, pool_backend_refs
@@ -28,7 +29,8 @@ class InferenceTraffic(Traffic):
         assert ai is not None  # the gateway installs Envoy AI Gateway whenever a model is an LLM
         self.pool = InferencePoolPart(ctx.name, ctx.model, ctx.cfg, ctx.namespace, ctx.opts, depends_on=list(ai.ready))
         super().__init__(ctx, gateway, workload, backend_refs=pool_backend_refs(ctx.model), backends=[self.pool.pool])
+        # On the shared `/v1` endpoint unless the model opts out (`inference.openaiEndpoint`, config/llm.py).
         self.openai = openai_route(
             ctx.name, ctx.model, ctx.namespace, ctx.cfg.gateway.hostname, ctx.labels,
             ctx.with_deps(gateway, self.pool.pool, ai.ready, self.policies),
-        )
+        ) if on_openai_endpoint(ctx.model) else []
