@@ -6,7 +6,7 @@ import sys
 from serving.cli import main
 
 try:
-    code = main()
+    code = main(exiting=True)
     sys.stdout.flush()
 except BrokenPipeError:
     # The reader went away (`python -m serving schema | head`): stop quietly, as `pulumi` and coreutils do.

@@ -82,8 +82,8 @@ def run_plan(args: argparse.Namespace) -> int:
     from .plan.diff_cli import run_diff, wants_diff
 
     # The plan's objects live until the command ends: full garbage collections over them are pure cost (a third of
-    # reading a base plan back for `--base`).
-    with collector_paused():
+    # reading a base plan back for `--base`). A process that exits after this command leaves the collector off.
+    with collector_paused(restore=not getattr(args, "exiting", False)):
         if wants_diff(args):
             return run_diff(args)
         charts, charts_dir = chart_options(args)
@@ -172,8 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, *, exiting: bool = False) -> int:
+    """Run one command. `exiting`: the process ends when this returns (`python -m serving`), so nothing needs to be
+    left tidy for later work in it (the plan command then leaves the garbage collector off)."""
     args = build_parser().parse_args(argv)  # exits 2 on bad arguments
+    args.exiting = exiting
     from .config import ConfigError
     from .plan.compute.capture import PlanError, ProgramError, resolve_config_errors
 

@@ -472,20 +472,25 @@ def _capture(sf: StackFile, program: Path, root: Path) -> Plan:
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a program runs and its charts render (back as it was afterwards).
+def collector_paused(*, restore: bool = True) -> Iterator[None]:
+    """Python's cyclic garbage collector off while a program runs and its charts render.
 
     A capture only allocates: tens of thousands of outputs, tasks and protobuf messages that live until the plan
     is made. Each full collection walks all of them, so with the collector on a 200-model plan spent 40% of its
     time in it (13 s of 34 s; 16 full collections); off, it needs about 13% more memory (540 MB against 477 MB).
-    What the capture leaves behind is collected as usual afterwards."""
+
+    On leaving the outermost pause the collector is turned back on and collects at once, here, rather than at
+    whatever allocation comes next: finalizers of the capture's coroutines run inside an `ast.parse` otherwise,
+    which CPython 3.11 before 3.11.8 can fail with "AST constructor recursion depth mismatch" (gh-106905; seen
+    under pytest's assertion rewriting). `restore=False` leaves it off (a process that exits when done)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
+        if was_enabled and restore:
             gc.enable()
+            gc.collect()
 
 
 @contextlib.contextmanager
