@@ -3,14 +3,21 @@ maxSize, GPU sharing as the device plugin enforces it, platform pods above model
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import dataclasses
+import json
+from typing import Any, Callable
 
 import pytest
 
 from serving import conventions as cv
-from serving.check import run_checks
-from serving.check.placement import allocatable, instance_shape, pod_demand, quantity
-from serving.plan.model import ResourceState
+from serving.catalog import eks as eks_catalog
+from serving.check import CheckContext, run_checks
+from serving.check.addons import ADDON_TYPE, addon_objects
+from serving.check.objects import pod_spec
+from serving.check.placement import Demand, allocatable, instance_shape, pod_demand, pools, quantity, why_not
+from serving.plan import Plan
+from serving.plan.model import ResourceState, is_kubernetes_object
 
 from .check_helpers import added, context, k8s, mutated
 from .conftest import repo_plan
@@ -80,3 +87,86 @@ def test_node_sizes_and_requests_as_kubernetes_counts_them() -> None:
     spec = {"initContainers": [_container("2", "1Gi")], "containers": [_container("500m", "2Gi"), _container("500m", "1Gi")]}
     demand = pod_demand(spec)
     assert (demand.cpu, demand.memory) == (2, 3 * 2**30)  # the larger of init (2 CPU) and the sum of containers
+
+
+# -- EKS managed add-ons: pods AWS creates, which the plan never sees -------------------------------------------
+
+
+def _without(plan: Plan, drop: Callable[[ResourceState], bool]) -> Plan:
+    return dataclasses.replace(plan, steps=tuple(s for s in plan.steps if not drop(s.state)))
+
+
+def _system_pool(ctx: CheckContext, **update: Any) -> None:
+    pools = ctx.cfg.node_pools
+    ctx.cfg = ctx.cfg.model_copy(update={"node_pools": pools.model_copy(update={"system": pools.system.model_copy(update=update)})})
+
+
+def test_the_eks_addons_pods_are_counted_on_the_pools() -> None:
+    # The dev plan's AWS side (its add-ons included) with one controller sized to fill one system node after the
+    # add-ons' DaemonSet pods, minus 0.1 CPU: it fits with room to spare when the add-ons are not counted, and
+    # then leaves no room for CoreDNS and the CSI controllers.
+    node = allocatable("m7i.large", 0)
+    assert node is not None
+    daemons = [a for a in addon_objects(repo_plan("dev").resources) if a.kind == "DaemonSet"]
+    assert {a.name for a in daemons} == {"aws-node", "kube-proxy", "eks-pod-identity-agent", "ebs-csi-node", "s3-csi-node"}
+    overhead = Demand(pods=0)
+    for a in daemons:
+        overhead = overhead.plus(pod_demand(pod_spec(a.obj) or {}))
+    assert overhead.pods == 5 and round(overhead.cpu, 2) == 0.21  # 50m CNI, 100m kube-proxy, 30m per CSI node plugin
+    big = _deployment("controller", "platform", {**PLATFORM, "containers": [
+        _container(f"{int((node.cpu - overhead.cpu - 0.1) * 1000)}m", "4Gi")]})
+    inputs = copy.deepcopy(dict(big.inputs))
+    inputs["spec"]["strategy"] = {"type": "Recreate"}  # no surge pod: one pod at peak
+    big = dataclasses.replace(big, inputs=inputs)
+    aws_side = _without(repo_plan("dev"), is_kubernetes_object)
+
+    ctx = context("dev", added(_without(aws_side, lambda s: s.type == ADDON_TYPE), big))
+    _system_pool(ctx, max_size=1)
+    assert run_checks(ctx, ["placement"]).findings == []
+
+    ctx = context("dev", added(aws_side, big))
+    _system_pool(ctx, max_size=1)
+    (finding,) = run_checks(ctx, ["placement"]).findings
+    assert finding.resource == "node pool system" and finding.rule == "capacity" and finding.mandatory
+    # Replicas plus the rollout surge: CoreDNS 2 + 1, the EBS CSI controller 2 + 1, the Mountpoint controller 1 + 1.
+    assert "(9 pods," in finding.message
+    assert "Deployment kube-system/coredns (EKS add-on coredns v1.12.4-eksbuild.1)" in finding.message
+    assert "Deployment kube-system/ebs-csi-controller (EKS add-on aws-ebs-csi-driver v1.54.0-eksbuild.1)" in finding.message
+
+
+def test_the_addons_configuration_from_the_plan_places_their_pods() -> None:
+    by_name = {a.name: a for a in addon_objects(repo_plan("dev").resources)}
+    # components/cluster.py pins CoreDNS and the EBS CSI controller to the system pool; the Mountpoint controller
+    # has no configuration and no toleration (chart 2.7.0): untainted pools only.
+    system_selector = cv.pool_node_selector(context("dev").cfg.node_pools.system)
+    for name in ("coredns", "ebs-csi-controller"):
+        assert system_selector.items() <= (pod_spec(by_name[name].obj) or {})["nodeSelector"].items()
+    assert (pod_spec(by_name["s3-csi-controller"].obj) or {})["tolerations"] == []
+    assert by_name["coredns"].obj["spec"]["replicas"] == 2 and by_name["ebs-csi-controller"].obj["spec"]["replicas"] == 2
+    # Off EKS the platform installs no add-on: nothing is counted.
+    assert addon_objects(repo_plan("local").resources) == []
+
+
+def test_the_mountpoint_node_plugin_runs_on_the_gpu_pools_that_serve_mounting_llms() -> None:
+    ctx = context("dev")
+    (s3_node,) = [a for a in addon_objects(ctx.plan.resources) if a.name == "s3-csi-node"]
+    gpu_pools = [p for p in pools(ctx) if p.name != ctx.cfg.node_pools.system.name]
+    assert gpu_pools and all(why_not(pod_spec(s3_node.obj) or {}, p) is None for p in gpu_pools)
+
+    # Were it to tolerate only its chart's default tolerations, the GPU pool's LLM could never mount its weights.
+    narrow = mutated(ctx.plan, lambda s: s.type == ADDON_TYPE and s.inputs.get("addonName") == "aws-mountpoint-s3-csi-driver",
+                     lambda i: i.update(configurationValues=json.dumps({"node": {"tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}]}})))
+    (finding,) = run_checks(context("dev", narrow), ["placement"]).findings
+    assert finding.resource.startswith("DaemonSet kube-system/s3-csi-node (EKS add-on aws-mountpoint-s3-csi-driver")
+    assert finding.rule == "placement" and "cannot run on pool gpu-a10" in finding.message
+    assert "s3.csi.aws.com" in finding.message and "Deployment team-nlp/llama-chat" in finding.message
+
+
+def test_the_addon_pod_facts_were_read_at_the_versions_the_stacks_install() -> None:
+    # catalog/eks.py reads each add-on's pods from its manifests at `read_at`: moving a pinned version to a new
+    # upstream release means reading them again (and updating `read_at`).
+    for stack in ("dev", "prod"):
+        cfg = context(stack).cfg.cluster.eks
+        versions = eks_catalog.addon_versions(cfg.kubernetes_version, cfg.addon_versions)
+        for spec in eks_catalog.ADDONS:
+            assert spec.workloads and versions[spec.name].startswith(f"{spec.read_at}-"), (stack, spec.name)

@@ -4,7 +4,8 @@ pool, the pools hold what they must at their `maxSize`, and platform pods outran
 - placement: a pod may run on a pool when its nodeSelector and required node affinity match the pool's node labels
   (`conventions.pool_labels` plus the labels every node carries: os, arch, instance type) and it tolerates every
   NoSchedule/NoExecute taint of the pool (`conventions.pool_taints`);
-- capacity (EKS: node sizes known): per pool, DaemonSet pods that land there take their requests off every node;
+- capacity (EKS: node sizes known): per pool, DaemonSet pods that land there take their requests off every node
+  (the EKS managed add-ons' pods included: `addons.py`);
   the other pods at their peak (Deployments at their autoscaler's maximum plus the rollout surge, StatefulSets at
   their replicas) are packed first-fit-decreasing onto `maxSize` nodes of the pool's allocatable CPU, memory,
   `nvidia.com/gpu` and pod count;
@@ -302,7 +303,11 @@ def check(ctx: CheckContext) -> list[Finding]:
     classes = {o.name: int(o.obj.get("value") or 0) for o in ctx.objects if o.kind == "PriorityClass"}
     model_priority = _priority_value(cv.SERVING_PRIORITY_CLASS, classes)
     placed: dict[str, list[tuple[str, Demand]]] = {p.name: [] for p in the_pools}
-    workloads = [(o, pod_spec(o.obj)) for o in ctx.objects]
+    # EKS managed add-ons' pods (AWS creates them, the plan never sees them): counted like the plan's own.
+    from .addons import addon_objects, coverage
+
+    addons = addon_objects(ctx.plan.resources)
+    workloads = [(o, pod_spec(o.obj)) for o in [*ctx.objects, *addons]]
     checked = 0
     for o, spec in workloads:
         if spec is None:
@@ -328,6 +333,7 @@ def check(ctx: CheckContext) -> list[Finding]:
             # A pod that fits several pools is counted on the first (the system pool comes first).
             for _ in range(peak_replicas(o, scalers)):
                 placed[fits[0].name].append((o.label, demand))
+    findings += coverage(ctx.objects, addons, the_pools)
     for p in the_pools:
         findings += _capacity(p, placed[p.name])
     ctx.checked["placement"] = checked
