@@ -170,3 +170,27 @@ def test_the_addon_pod_facts_were_read_at_the_versions_the_stacks_install() -> N
         versions = eks_catalog.addon_versions(cfg.kubernetes_version, cfg.addon_versions)
         for spec in eks_catalog.ADDONS:
             assert spec.workloads and versions[spec.name].startswith(f"{spec.read_at}-"), (stack, spec.name)
+
+
+def test_a_csi_node_plugin_must_run_where_a_statefulset_claims_its_volumes() -> None:
+    # A StatefulSet on the GPU pool whose claim template names no class (the default gp3 class: ebs.csi.aws.com),
+    # with the EBS node plugin configured not to tolerate every taint: the claim would never be mounted there.
+    ctx = context("dev")
+    gpu_pool = ctx.cfg.node_pools.gpu[0]
+    obj = {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cache", "namespace": "platform"},
+        "spec": {"replicas": 1, "serviceName": "cache", "selector": {"matchLabels": {"app": "cache"}},
+                 "template": {"metadata": {"labels": {"app": "cache"}}, "spec": {
+                     **PLATFORM, "nodeSelector": cv.pool_node_selector(gpu_pool), "tolerations": cv.pool_tolerations(gpu_pool),
+                     "containers": [_container()]}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                           "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]},
+    }
+    cache = ResourceState(urn="urn:pulumi:dev::ml-serving::kubernetes:apps/v1:StatefulSet::cache",
+                          type="kubernetes:apps/v1:StatefulSet", name="cache", custom=True, inputs=obj)
+    narrow = mutated(ctx.plan, lambda s: s.type == ADDON_TYPE and s.inputs.get("addonName") == "aws-ebs-csi-driver",
+                     lambda i: i.update(configurationValues=json.dumps({"node": {"tolerateAllTaints": False}})))
+    assert run_checks(context("dev", added(ctx.plan, cache)), ["placement"]).findings == []
+    (finding,) = run_checks(context("dev", added(narrow, cache)), ["placement"]).findings
+    assert finding.resource.startswith("DaemonSet kube-system/ebs-csi-node (EKS add-on aws-ebs-csi-driver")
+    assert f"cannot run on pool {gpu_pool.name}" in finding.message and "StatefulSet platform/cache" in finding.message

@@ -31,7 +31,8 @@ class AddonWorkload:
     replicas: int = 1
     #: Where this workload's block sits in the add-on's configuration values (`()`: top level; None: no block). Its
     #: `nodeSelector` adds to `node_selector`, its `tolerations` replace `tolerations` (Helm list values replace),
-    #: `tolerateAllTaints: true` means TOLERATE_ALL and `replicaCount` sets `replicas`.
+    #: `tolerateAllTaints: true` means TOLERATE_ALL (false: only the block's `tolerations`) and `replicaCount` sets
+    #: `replicas`.
     config_path: Optional[tuple[str, ...]] = None
     #: DaemonSets only: the pods on a node that need this one there. "*": every pod (node networking);
     #: a CSI driver name: pods with a volume of that driver (its node plugin mounts it).

@@ -65,6 +65,10 @@ def manifest(workload: eks_catalog.AddonWorkload, configuration: Mapping[str, An
         tolerations = [dict(t) for t in block.get("tolerations") or []]
     if block.get("tolerateAllTaints") is True:
         tolerations = [dict(t) for t in eks_catalog.TOLERATE_ALL]
+    elif block.get("tolerateAllTaints") is False and tolerations == list(eks_catalog.TOLERATE_ALL):
+        # The charts then fall back to their NoExecute-only defaults, which tolerate no NoSchedule taint: counted
+        # as only the tolerations the block lists.
+        tolerations = [dict(t) for t in block.get("tolerations") or []]
     containers = [
         {"name": name, "resources": {"requests": {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}}}
         for name, cpu, memory in workload.containers
