@@ -9,6 +9,7 @@ the pinned Helm (`make helm`); the last ones check the repository's dev plan aga
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,8 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chart-cache")
 
 
-def demo_plan(version: str = "0.1.0", values: dict[str, Any] | None = None) -> Plan:
-    """A plan holding an EKS cluster (Kubernetes 1.33) and one release of the demo chart."""
+def demo_plan(version: str = "0.1.0", values: dict[str, Any] | None = None, chart: str = "demo") -> Plan:
+    """A plan holding an EKS cluster (Kubernetes 1.33) and one release of the demo chart (or `chart`)."""
     stack_urn = make_urn("dev", "serving", "", "pulumi:pulumi:Stack", "serving-dev")
     states = [
         ResourceState(stack_urn, "pulumi:pulumi:Stack", "serving-dev", False),
@@ -44,7 +45,7 @@ def demo_plan(version: str = "0.1.0", values: dict[str, Any] | None = None) -> P
         ResourceState(
             make_urn("dev", "serving", stack_urn, HELM_RELEASE_TYPE, "dev-demo"), HELM_RELEASE_TYPE, "dev-demo", True,
             parent=stack_urn, provider="urn:pulumi:dev::serving::pulumi:providers:kubernetes::k8s::id",
-            inputs={"chart": "oci://registry.example.com/charts/demo", "version": version, "name": "demo",
+            inputs={"chart": f"oci://registry.example.com/charts/{chart}", "version": version, "name": "demo",
                     "namespace": "apps",
                     "values": values if values is not None else {"password": Secret(PASSWORD), "replicas": 2}},
         ),
@@ -159,6 +160,59 @@ def test_values_a_chart_cannot_render_are_an_error(cache_dir: Path) -> None:
     assert not any(s.chart_release for s in plan.resources)
 
 
+def _stack_plan(charts: Path, cache_dir: Path, helm: Path | None = HELM, **values: Any) -> Plan:
+    return render_charts(demo_plan(values=values, chart="stack"), ChartSource(charts, helm, cache_dir))
+
+
+def _configmaps(plan: Plan) -> dict[str, Any]:
+    return {s.inputs["metadata"]["name"]: s.inputs.get("data") for s in plan.resources
+            if s.type == "kubernetes:core/v1:ConfigMap"}
+
+
+@needs_helm
+def test_a_chart_missing_a_subchart_is_rendered_without_it_and_says_so(tmp_path: Path) -> None:
+    """tests/charts/stack-0.1.0 lists subcharts `present` (in its charts/) and `absent` (not there): Helm alone
+    refuses the chart; the plan renders the rest of it and warns that `absent`'s objects are not in it."""
+    plan = _stack_plan(CHARTS, tmp_path / "cache")
+    assert _configmaps(plan) == {"demo-stack": {"subcharts": "present"}, "demo-present": {}}
+    [d] = plan.diagnostics
+    assert d.severity == "warning" and d.urn == by_type(plan, HELM_RELEASE_TYPE).urn
+    assert d.message.startswith("chart stack-0.1.0 rendered without its subcharts absent: they are missing from ")
+    assert "their objects are not in the plan" in d.message
+    assert (CHARTS / "stack-0.1.0" / "Chart.yaml").read_text().count("name: absent") == 1  # the source is untouched
+    # A warm cache says so too (no Helm at all), and a values change is a new render.
+    again = _stack_plan(CHARTS, tmp_path / "cache", helm=None)
+    assert _configmaps(again) == _configmaps(plan) and [x.message for x in again.diagnostics] == [d.message]
+    assert "not rendered: Helm" in _stack_plan(CHARTS, tmp_path / "cache", helm=None, readAbsent=False).diagnostics[0].message
+
+
+@needs_helm
+def test_once_the_subchart_is_there_the_cache_renders_it(tmp_path: Path) -> None:
+    charts = tmp_path / "charts"
+    shutil.copytree(CHARTS / "stack-0.1.0", charts / "stack-0.1.0")
+    assert _stack_plan(charts, tmp_path / "cache").diagnostics
+    absent = charts / "stack-0.1.0" / "charts" / "absent"
+    (absent / "templates").mkdir(parents=True)
+    (absent / "Chart.yaml").write_text("apiVersion: v2\nname: absent\nversion: 0.1.0\n")
+    (absent / "values.yaml").write_text("feature: {enabled: true}\n")
+    (absent / "templates" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: absent}\n")
+    plan = _stack_plan(charts, tmp_path / "cache", readAbsent=True)
+    assert not plan.diagnostics and _configmaps(plan) == {
+        "demo-stack": {"feature": "on", "subcharts": "absent,present"}, "demo-present": {}, "absent": None}
+
+
+@needs_helm
+def test_a_chart_that_needs_its_missing_subchart_is_not_rendered_and_says_why(tmp_path: Path) -> None:
+    """The parent's template reads the missing subchart's default value: not an error in the values (a real install
+    has the subchart), a warning naming the subchart and Helm's message."""
+    plan = _stack_plan(CHARTS, tmp_path / "cache", readAbsent=True)
+    [d] = plan.diagnostics
+    assert d.severity == "warning" and not _configmaps(plan)
+    assert d.message.startswith("chart stack-0.1.0 not rendered: its subcharts absent are missing and without them "
+                                "Helm fails: ")
+    assert "nil pointer evaluating interface {}.enabled" in d.message and str(tmp_path) not in d.message
+
+
 # -- the repository's stacks --------------------------------------------------------------------------------------
 
 
@@ -177,7 +231,7 @@ def test_every_release_is_rendered_or_says_why(stack: str) -> None:
         said = [d for d in plan.diagnostics if d.urn == release.urn and "not rendered" in d.message]
         assert children or said, f"{release.name}: neither rendered nor a diagnostic"
         assert all(s.parent == release.urn for s in children)
-    assert not [d for d in plan.diagnostics if "does not render" in d.message]
+    assert not [d for d in plan.diagnostics if "does not render" in d.message or "without them Helm fails" in d.message]
 
 
 def test_the_base_plan_is_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,6 +83,20 @@ RESOURCE_SKIPS: list[ResourceSkip] = [
         "Envoy Gateway certgen writes its own TLS Secrets",
     ),
     ResourceSkip(
+        "CKV2_K8S_5", "RoleBinding monitoring/kube-prometheus-stack-admission (release kube-prometheus-stack)",
+        # The admission webhook's certgen Jobs create and read the webhook's TLS Secret in their own namespace
+        # (kube-prometheus-stack 88.5.3 templates/prometheus-operator/admission-webhooks/job-patch/role.yaml: secrets
+        # get/create, nothing else), as install/upgrade hooks deleted when they succeed.
+        "Prometheus operator certgen writes its own webhook TLS Secret",
+    ),
+    ResourceSkip(
+        "CKV_K8S_49", "ClusterRole kube-prometheus-stack-operator (release kube-prometheus-stack)",
+        # The wildcards are verbs on what the operator reconciles: its own monitoring.coreos.com resources, the
+        # StatefulSets it makes of Prometheus and Alertmanager and their config Secrets/ConfigMaps (88.5.3
+        # templates/prometheus-operator/clusterrole.yaml, from the operator's Documentation/platform/rbac.md).
+        "the Prometheus operator manages its own custom resources and the StatefulSets made of them",
+    ),
+    ResourceSkip(
         "CKV_K8S_8", "Job * (release *)",
         # Install hooks (cert-manager startupapicheck, Envoy Gateway certgen) run once and exit: no probes.
         "one-off install Jobs",

@@ -55,6 +55,15 @@ KSM_LABELS_ALLOWLIST = [
     f"nodes=[{cv.POOL_LABEL}]",
 ]
 
+#: Prometheus' own container: a platform Prometheus (kube-state-metrics, node exporters, the gateway, every model)
+#: holds a few hundred thousand series, at about 4 KiB of head memory each; the limit leaves room for compaction.
+PROMETHEUS_RESOURCES = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
+#: Alertmanager (the operator requests 200Mi when unset: prometheus-operator pkg/alertmanager/statefulset.go).
+ALERTMANAGER_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+#: The config-reloader sidecar next to Prometheus and Alertmanager (the operator's own defaults are 10m / 50Mi:
+#: prometheus-operator cmd/operator/main.go, used when the flags are absent).
+CONFIG_RELOADER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+
 
 def _retention_size(storage: str) -> str:
     """85% of the volume, in whole GiB (Prometheus `--storage.tsdb.retention.size` units: B, KB, MB, GB...)."""
@@ -95,7 +104,25 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
             loki["secureJsonData"] = {"httpHeaderValue1": loki_cfg.tenant}
         grafana["additionalDataSources"] = [loki]
     monitor_labels = {"prometheus": {"monitor": {"additionalLabels": dict(cv.MONITORING_SELECTOR)}}}
-    prometheus_spec["priorityClassName"] = cv.PLATFORM_PRIORITY_CLASS
+    # Every pod of the chart on the system pool, above models (conventions.PLATFORM_PRIORITY_CLASS).
+    system = cfg.node_pools.system
+    on_system: dict[str, Any] = {"nodeSelector": cv.pool_node_selector(system), "priorityClassName": cv.PLATFORM_PRIORITY_CLASS}
+    if system.taints:
+        on_system["tolerations"] = cv.pool_tolerations(system)
+    prometheus_spec.update(on_system)
+    prometheus_spec["resources"] = PROMETHEUS_RESOURCES
+    operator: dict[str, Any] = {
+        **on_system,
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        # The admission webhook's certificate Jobs (kube-webhook-certgen create/patch, install/upgrade hooks).
+        "admissionWebhooks": {"patch": {
+            **on_system, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+        }},
+        # The operator passes these to the config-reloader sidecar of every Prometheus and Alertmanager pod
+        # (`--config-reloader-*-request/limit`; the chart passes 0, "no request", when unset).
+        "prometheusConfigReloader": {"resources": CONFIG_RELOADER_RESOURCES},
+    }
+    no_rbac_proxy = {"kubeRBACProxy": {"enabled": False}}
     managed_control_plane: dict[str, Any] = {}
     if cfg.cluster.mode == "eks":
         # EKS runs etcd, the scheduler and the controller manager out of reach of the cluster's network: their
@@ -107,12 +134,16 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
         **managed_control_plane,
         # On every object of the chart itself, including its ServiceMonitors and PrometheusRules.
         "commonLabels": dict(cv.MONITORING_SELECTOR),
+        "prometheusOperator": operator,
         "prometheus": {"prometheusSpec": prometheus_spec},
-        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "priorityClassName": cv.PLATFORM_PRIORITY_CLASS}},
+        "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, **on_system, "resources": ALERTMANAGER_RESOURCES}},
         "grafana": grafana,
         # Subcharts (kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1) label their own ServiceMonitors.
-        "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_LABELS_ALLOWLIST), **monitor_labels},
-        "prometheus-node-exporter": monitor_labels,
+        # `kubeRBACProxy.enabled: false` is both subcharts' default (their values.yaml), stated here because the
+        # parent's Prometheus ClusterRole reads it (templates/prometheus/clusterrole.yaml): the plan renders the
+        # chart without subcharts missing from the charts folder, and so without their defaults.
+        "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_LABELS_ALLOWLIST), **monitor_labels, **no_rbac_proxy},
+        "prometheus-node-exporter": {**monitor_labels, **no_rbac_proxy},
     }
 
 

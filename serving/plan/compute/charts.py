@@ -16,7 +16,8 @@ release's provider, and `chart_release` = the release's URN.
 Secrets never reach Helm: a secret value is replaced by a placeholder before rendering, and wherever a placeholder
 lands in the output that field becomes a `Secret` again (printed "[secret]"); unknown values likewise. A chart or
 Helm that cannot be found is a warning diagnostic on the release (the release stays as it is); a chart Helm cannot
-render with these values is an error diagnostic (a real install would fail the same way).
+render with these values is an error diagnostic (a real install would fail the same way). A chart whose subcharts
+are not all in its `charts/` folder is rendered without them (`without_subcharts`), with a warning naming them.
 
 Renders are cached on disk by content (`.cache/charts/` of this checkout, or `$SERVING_CACHE_DIR/charts/`): chart, version,
 release, namespace, values (secrets as placeholders), Kubernetes version, Helm version and the chart folder's
@@ -29,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -194,15 +196,50 @@ def missing_dependencies(folder: Path) -> list[str]:
     return out
 
 
+def without_subcharts(folder: Path, missing: list[str], into: Path) -> Path:
+    """A copy of the chart `folder` under `into` that no longer lists the `missing` subcharts.
+
+    Helm 4.1.4 refuses to render a chart whose dependencies are not all under `charts/` (`helm template` checks them
+    with `action.CheckDependencies`; no flag skips it and `--dependency-update` fetches them from the repository), so
+    the copy drops them from Chart.yaml and Chart.lock (requirements.yaml/.lock for apiVersion v1 charts): the rest
+    of the chart renders with the same values, without the missing subcharts' objects."""
+    copy = into / folder.name
+    shutil.copytree(folder, copy)
+    for file in ("Chart.yaml", "Chart.lock", "requirements.yaml", "requirements.lock"):
+        path = copy / file
+        doc = yaml.safe_load(path.read_text()) if path.is_file() else None
+        if isinstance(doc, dict) and isinstance(doc.get("dependencies"), list):
+            doc["dependencies"] = [d for d in doc["dependencies"] if not (isinstance(d, dict) and d.get("name") in missing)]
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return copy
+
+
+def _partial_render(folder: Path, missing: list[str], urn: str, failure: str = "") -> Diagnostic:
+    """The warning on a release rendered without its `missing` subcharts (or not at all: Helm's `failure`)."""
+    where = f"they are missing from {folder / 'charts'} (`helm dependency build` fetches them)"
+    if failure:
+        return Diagnostic("warning", f"chart {folder.name} not rendered: its subcharts {', '.join(missing)} are missing "
+                                     f"and without them Helm fails: {failure}", urn)
+    return Diagnostic("warning", f"chart {folder.name} rendered without its subcharts {', '.join(missing)}: {where}; "
+                                 "their objects are not in the plan and not checked", urn)
+
+
 def chart_folder_name(chart: str, version: str) -> str:
     """`<chart>-<version>`: the chart's last path part (an `oci://` reference or `repo/chart`) and its version."""
     return f"{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}"
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader, with YAML 1.1's `=` ("value" type) read as the string Helm and Kubernetes (YAML 1.2)
+    read: PyYAML has no constructor for it, and CRDs list `- =` as an enum member (the operator's matchType)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", _Loader.construct_yaml_str)
+
+
 def _parse(text: str) -> list[dict[str, Any]]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: list[dict[str, Any]] = []
-    for doc in yaml.load_all(text, Loader=loader):
+    for doc in yaml.load_all(text, Loader=_Loader):
         if not isinstance(doc, dict) or not doc.get("kind") or not doc.get("apiVersion"):
             continue
         if doc["kind"].endswith("List") and isinstance(doc.get("items"), list):
@@ -242,16 +279,13 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
             "warning", f"chart {folder_name} not rendered: {folder} is missing (`helm pull {chart} --version "
                        f"{version} --untar` gives it)", state.urn))
     missing = missing_dependencies(folder)
-    if missing:
-        return ReleaseRender(state, diagnostic=Diagnostic(
-            "warning", f"chart {folder_name} not rendered: its subcharts {', '.join(missing)} are missing from "
-                       f"{folder / 'charts'} (`helm dependency build` fetches them)", state.urn))
+    without = _partial_render(folder, missing, state.urn) if missing else None
     placeholders = _Placeholders()
     hidden = placeholders.hide(values)
     key_doc = {
         "format": CACHE_FORMAT, "chart": chart, "version": version, "release": release, "namespace": namespace,
         "values": hidden, "kubeVersion": kube_version, "skipCrds": skip_crds, "helm": HELM_VERSION,
-        "folder": folder_content_id(folder),
+        "folder": folder_content_id(folder), **({"without": missing} if missing else {}),
     }
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True, default=str).encode()).hexdigest()
     cache_file = source.cache_dir / "charts" / f"{key}.json" if source.cache_dir is not None else None
@@ -260,8 +294,8 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
             text = cache_file.read_text()
             objects = json.loads(text)
             if "__serving_" not in text:  # no placeholder landed in the output: nothing to restore
-                return ReleaseRender(state, tuple(objects), cached=True)
-            return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), cached=True)
+                return ReleaseRender(state, tuple(objects), without, cached=True)
+            return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), without, cached=True)
         except (OSError, ValueError):
             pass  # a damaged cache entry: render again
     if source.helm is None:
@@ -271,8 +305,9 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
     with tempfile.TemporaryDirectory(prefix="serving-helm-") as tmp:
         values_file = Path(tmp) / "values.json"
         values_file.write_text(json.dumps(hidden, sort_keys=True, default=str))
+        chart_dir = without_subcharts(folder, missing, Path(tmp)) if missing else folder
         command = [
-            str(source.helm), "template", release, str(folder), "--namespace", namespace, "--values", str(values_file),
+            str(source.helm), "template", release, str(chart_dir), "--namespace", namespace, "--values", str(values_file),
             "--kube-version", f"v{kube_version}.0", "--skip-tests",
             *([] if skip_crds else ["--include-crds"]),
         ]
@@ -280,7 +315,10 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
                "HELM_DATA_HOME": str(Path(tmp) / "data")}
         proc = subprocess.run(command, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
-        message = proc.stderr.strip().replace(str(folder), folder_name) or f"exit {proc.returncode}"
+        message = proc.stderr.strip().replace(str(chart_dir), folder_name).replace(str(folder), folder_name)
+        message = message or f"exit {proc.returncode}"
+        if missing:  # maybe only because the parent's templates read the missing subcharts' default values
+            return ReleaseRender(state, diagnostic=_partial_render(folder, missing, state.urn, message))
         return ReleaseRender(state, diagnostic=Diagnostic(
             "error", f"chart {folder_name} does not render with these values: {message}", state.urn))
     objects = _parse(proc.stdout)
@@ -292,7 +330,7 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
             partial.replace(cache_file)
         except OSError:
             pass  # a read-only cache: render again next time
-    return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects))
+    return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), without)
 
 
 # -- into the plan ---------------------------------------------------------------------------------------------------
@@ -383,5 +421,5 @@ def render_charts(plan: Plan, source: ChartSource, *, workers: int = 2) -> Plan:
 __all__ = [
     "CHARTS_ENV", "CACHE_ENV", "ChartSource", "HELM_ENV", "HELM_VERSION", "ReleaseRender", "chart_folder_name",
     "chart_source", "chart_states", "folder_content_id", "helm_path", "kube_version", "kubernetes_type",
-    "render_charts", "render_release",
+    "render_charts", "render_release", "without_subcharts",
 ]
