@@ -63,15 +63,17 @@ for s in doc["states"]:
         made[s["urn"]] = Component(s["type"], s["name"], opts)
 '''
 
-# Runs FLOOR_PROGRAM (argv: program file, project root, stack) as the plan runs a program, minus config validation.
+# Runs FLOOR_PROGRAM (argv: program file, project root, stack) as `python -m serving plan` runs a program (the
+# collector left off in a process that exits when done), minus config validation, charts and printing.
 FLOOR_RUNNER = r'''
 import sys
 from pathlib import Path
-from serving.plan.compute.capture import run_program
+from serving.plan.compute.capture import collector_paused, run_program
 from serving.stackfile import read_stack
 
 program, root, stack = sys.argv[1:4]
-plan = run_program(read_stack(stack, Path(root)), Path(root), Path(program))
+with collector_paused(restore=False):
+    plan = run_program(read_stack(stack, Path(root)), Path(root), Path(program))
 print(len(plan.steps))
 '''
 
