@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,46 @@ def test_a_chart_that_needs_its_missing_subchart_is_not_rendered_and_says_why(tm
     assert d.message.startswith("chart stack-0.1.0 not rendered: its subcharts absent are missing and without them "
                                 "Helm fails: ")
     assert "nil pointer evaluating interface {}.enabled" in d.message and str(tmp_path) not in d.message
+
+
+def release_state(name: str, chart: str, version: str, values: dict[str, Any]) -> ResourceState:
+    stack_urn = make_urn("dev", "serving", "", "pulumi:pulumi:Stack", "serving-dev")
+    return ResourceState(
+        make_urn("dev", "serving", stack_urn, HELM_RELEASE_TYPE, name), HELM_RELEASE_TYPE, name, True, parent=stack_urn,
+        provider="urn:pulumi:dev::serving::pulumi:providers:kubernetes::k8s::id",
+        inputs={"chart": chart, "version": version, "name": name, "namespace": "apps", "values": values},
+    )
+
+
+def gated_kinds(cache_dir: Path, *extra: ResourceState) -> list[str]:
+    """What the `gated` chart renders (each object gated on `.Capabilities.APIVersions.Has`) beside `extra`."""
+    plan = demo_plan()
+    plan = Plan("serving", "dev", tree_order([
+        *(s for s in plan.steps if s.state.type != HELM_RELEASE_TYPE),
+        *(Step(OP_CREATE, s.urn, new=s) for s in (release_state("gated", "gated", "0.1.0", {}), *extra)),
+    ]))
+    out = render_charts(plan, ChartSource(CHARTS, HELM, cache_dir))
+    gated = by_type(out, HELM_RELEASE_TYPE) if not extra else next(s for s in out.resources if s.name == "gated")
+    return sorted(s.type.rsplit(":", 1)[-1] for s in out.resources if s.chart_release == gated.urn)
+
+
+@needs_helm
+def test_charts_see_the_apis_the_cluster_will_serve(cache_dir: Path) -> None:
+    """`.Capabilities.APIVersions` holds Kubernetes' GA kinds, the chart's own CRDs and every other CRD of the plan
+    (another release's, rendered or read from its chart when it cannot render, or the program's own), and the render
+    cache tells the answers apart."""
+    alone = gated_kinds(cache_dir)
+    # policy/v1/PodDisruptionBudget: a built-in kind (Helm alone knows only group/versions); Gadget: its own CRD.
+    assert alone == ["CustomResourceDefinition", "Gadget", "PodDisruptionBudget"]
+    demo = release_state("demo", "demo", "0.1.0", {"password": "x"})
+    assert gated_kinds(cache_dir, demo) == ["CustomResourceDefinition", "Gadget", "PodDisruptionBudget", "Widget"]
+    broken = release_state("demo", "demo", "0.1.0", {"image": ""})  # does not render: its chart's crds/ still count
+    assert gated_kinds(cache_dir, broken) == ["CustomResourceDefinition", "Gadget", "PodDisruptionBudget", "Widget"]
+    [crd] = [s for s in rendered(cache_dir).resources if s.type.endswith(":CustomResourceDefinition")]
+    own = replace(crd, urn=make_urn("dev", "serving", "", crd.type, "widgets"), name="widgets", parent="",
+                  chart_release="")  # the program's own CRD resource
+    assert gated_kinds(cache_dir, own)[-1] == "Widget"
+    assert gated_kinds(cache_dir) == alone  # the same release again: not the cached answer for another cluster
 
 
 # -- the repository's stacks --------------------------------------------------------------------------------------

@@ -27,12 +27,14 @@ content, so a warm plan does not run Helm at all.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -262,7 +264,10 @@ def _release_spec(state: ResourceState) -> tuple[str, str, str, str, Any, bool]:
     )
 
 
-def render_release(state: ResourceState, source: ChartSource, kube_version: str) -> ReleaseRender:
+def render_release(state: ResourceState, source: ChartSource, kube_version: str,
+                   api_versions: Optional[frozenset[str]] = None) -> ReleaseRender:
+    """One release rendered (or read from the cache). `api_versions`: what `.Capabilities.APIVersions` holds beyond
+    Helm's built-in list (`--api-versions`), for a chart that asks (`uses_api_versions`)."""
     chart, version, release, namespace, values, skip_crds = _release_spec(state)
     folder_name = chart_folder_name(chart, version)
     if isinstance(values, Unknown):
@@ -287,6 +292,8 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
         "values": hidden, "kubeVersion": kube_version, "skipCrds": skip_crds, "helm": HELM_VERSION,
         "folder": folder_content_id(folder), **({"without": missing} if missing else {}),
     }
+    if api_versions is not None:  # only then: the keys of charts that never ask stay as they were
+        key_doc["apiVersions"] = sorted(api_versions)
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True, default=str).encode()).hexdigest()
     cache_file = source.cache_dir / "charts" / f"{key}.json" if source.cache_dir is not None else None
     if cache_file is not None and cache_file.is_file():
@@ -310,6 +317,7 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str)
             str(source.helm), "template", release, str(chart_dir), "--namespace", namespace, "--values", str(values_file),
             "--kube-version", f"v{kube_version}.0", "--skip-tests",
             *([] if skip_crds else ["--include-crds"]),
+            *(arg for v in sorted(api_versions or ()) for arg in ("--api-versions", v)),
         ]
         env = {**os.environ, "HELM_CACHE_HOME": str(Path(tmp) / "cache"), "HELM_CONFIG_HOME": str(Path(tmp) / "config"),
                "HELM_DATA_HOME": str(Path(tmp) / "data")}
@@ -401,15 +409,180 @@ def chart_states(plan: Plan, rendered: list[ReleaseRender]) -> tuple[list[Resour
     return states, diagnostics
 
 
+# -- what the cluster serves (`.Capabilities.APIVersions`) -----------------------------------------------------------
+
+#: Bound on re-rendering the charts that ask for API versions until what they install stops changing.
+API_VERSION_ROUNDS = 3
+
+
+def crd_api_versions(crd: Mapping[str, Any]) -> set[str]:
+    """What a CRD adds to a cluster's `.Capabilities.APIVersions`: `<group>/<version>` and `<group>/<version>/<Kind>`
+    for every served version (Helm's `GetVersionSet` lists both forms from discovery)."""
+    spec = crd.get("spec")
+    if not isinstance(spec, Mapping) or not spec.get("group"):
+        return set()
+    kind = (spec.get("names") or {}).get("kind")
+    versions = [v.get("name") for v in spec.get("versions") or [] if isinstance(v, Mapping) and v.get("served", True)]
+    if not versions and spec.get("version"):  # apiextensions.k8s.io/v1beta1
+        versions = [spec["version"]]
+    out = set()
+    for version in filter(None, versions):
+        out.add(f"{spec['group']}/{version}")
+        if kind:
+            out.add(f"{spec['group']}/{version}/{kind}")
+    return out
+
+
+_BUILTIN_API_VERSIONS: dict[str, frozenset[str]] = {}
+
+
+def builtin_api_versions(kube_version: str) -> frozenset[str]:
+    """The generally available built-in resources of Kubernetes `kube_version` as `<group>/<version>/<Kind>` (and
+    their `<group>/<version>`), from the schemas `kubernetes-validate` ships (`.venv`; none without it). Helm's
+    own list for `helm template` holds group/versions only, so a chart asking e.g. for `resource.k8s.io/v1/DeviceClass`
+    (the GPU operator's DRA check) would otherwise see a cluster without it. Alpha and beta APIs are left out: a
+    cluster serves them only when enabled."""
+    if kube_version not in _BUILTIN_API_VERSIONS:
+        out: set[str] = set()
+        spec = importlib.util.find_spec("kubernetes_validate")  # its data only: importing it costs 0.1 s
+        try:
+            if spec is None or spec.origin is None:
+                raise OSError("kubernetes-validate is not installed")
+            schemas = Path(spec.origin).parent / "kubernetes-json-schema"
+            doc = json.loads((schemas / f"v{kube_version}.0-local-strict" / "_definitions.json").read_text())
+        except (OSError, ValueError):
+            doc = {}
+        for definition in (doc.get("$defs") or doc.get("definitions") or {}).values():
+            gvks = definition.get("x-kubernetes-group-version-kind") or []
+            if len(gvks) != 1:  # shared types (DeleteOptions, WatchEvent) name many
+                continue
+            group, version, kind = gvks[0].get("group", ""), gvks[0].get("version", ""), gvks[0].get("kind", "")
+            if not re.fullmatch(r"v[0-9]+", version) or kind.endswith("List"):
+                continue
+            group_version = f"{group}/{version}" if group else version
+            out.update((group_version, f"{group_version}/{kind}"))
+        _BUILTIN_API_VERSIONS[kube_version] = frozenset(out)
+    return _BUILTIN_API_VERSIONS[kube_version]
+
+
+_ASKS: dict[str, bool] = {}
+
+
+def uses_api_versions(folder: Path) -> bool:
+    """The chart (or a subchart) reads `.Capabilities.APIVersions`, so what it renders depends on them."""
+    key = folder_content_id(folder)
+    if key not in _ASKS:  # a packaged subchart (.tgz) cannot be searched: taken to ask
+        _ASKS[key] = any(
+            path.suffix == ".tgz" or b"APIVersions" in path.read_bytes()
+            for path in folder.rglob("*") if path.is_file() and path.suffix != ".md"
+        )
+    return _ASKS[key]
+
+
+def static_crds(folder: Path) -> list[dict[str, Any]]:
+    """The CRDs in the chart's and its subcharts' `crds/` folders, packaged subcharts (`.tgz`) included: never
+    templated, Helm installs them as they are."""
+    texts: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            if path.parent.name == "crds" and path.is_file() and path.suffix in (".yaml", ".yml", ".json"):
+                texts.append(path.read_text())
+            elif path.suffix == ".tgz" and path.is_file():
+                with tarfile.open(path) as archive:
+                    for member in archive.getmembers():
+                        parts = member.name.split("/")
+                        if member.isfile() and "crds" in parts[:-1] and parts[-1].endswith((".yaml", ".yml", ".json")):
+                            data = archive.extractfile(member)
+                            texts.append(data.read().decode() if data is not None else "")
+        except (OSError, tarfile.TarError, UnicodeDecodeError):
+            continue
+    out: list[dict[str, Any]] = []
+    for text in texts:
+        try:
+            out += [d for d in _parse(text) if d.get("kind") == "CustomResourceDefinition"]
+        except yaml.YAMLError:
+            continue
+    return out
+
+
+def static_api_versions(folder: Path, cache_dir: Optional[Path]) -> frozenset[str]:
+    """What the chart's `static_crds` add to `.Capabilities.APIVersions`, cached on disk by the folder's content
+    (parsing kube-prometheus-stack's CRDs takes 0.4 s)."""
+    key = f"crds-{CACHE_FORMAT}-{folder_content_id(folder)}"
+    cache_file = cache_dir / "charts" / f"{key}.json" if cache_dir is not None else None
+    if cache_file is not None and cache_file.is_file():
+        try:
+            return frozenset(json.loads(cache_file.read_text()))
+        except (OSError, ValueError):
+            pass  # damaged: read the chart again
+    versions = frozenset(v for crd in static_crds(folder) for v in crd_api_versions(crd))
+    if cache_file is not None:
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(sorted(versions)))
+            partial.replace(cache_file)
+        except OSError:
+            pass
+    return versions
+
+
+def _release_folder(state: ResourceState, source: ChartSource) -> Optional[Path]:
+    if source.charts_dir is None:
+        return None
+    chart, version = _release_spec(state)[:2]
+    folder = source.charts_dir / chart_folder_name(chart, version)
+    return folder if (folder / "Chart.yaml").is_file() else None
+
+
+def render_all(plan: Plan, source: ChartSource, *, workers: int = 2) -> list[ReleaseRender]:
+    """Every release rendered; a chart that reads `.Capabilities.APIVersions` sees what the cluster serves once the
+    platform is up: Kubernetes' built-in APIs (`builtin_api_versions`) and every CRD of the plan, the program's own
+    and those the releases install (rendered, or read from the chart's `crds/` folders for a release that could not
+    be rendered). Charts that ask are rendered after the others, again while what they install changes the answer
+    (at most `API_VERSION_ROUNDS` times; each answer is its own cache entry)."""
+    releases = [s for s in plan.resources if s.type == HELM_RELEASE_TYPE and not s.external]
+    version = kube_version(plan)
+    folders = {s.urn: folder for s in releases if (folder := _release_folder(s, source)) is not None}
+    asking = [s for s in releases if s.urn in folders and uses_api_versions(folders[s.urn])]
+
+    def render(states: list[ResourceState], api_versions: Optional[frozenset[str]]) -> list[ReleaseRender]:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            return list(pool.map(lambda s: render_release(s, source, version, api_versions), states))
+
+    def installs(r: ReleaseRender) -> set[str]:
+        """The API versions a release's CRDs add (from its chart's `crds/` folders when it did not render)."""
+        if not r.objects and r.release.urn in folders and not _release_spec(r.release)[5]:
+            return set(static_api_versions(folders[r.release.urn], source.cache_dir))
+        return {v for o in r.objects if o.get("kind") == "CustomResourceDefinition" for v in crd_api_versions(o)}
+
+    asking_urns = {s.urn for s in asking}
+    rendered = {r.release.urn: r for r in render([s for s in releases if s.urn not in asking_urns], None)}
+    if asking:
+        served = set(builtin_api_versions(version))
+        served.update(v for s in plan.resources if s.type.endswith(":CustomResourceDefinition")
+                      for v in crd_api_versions(s.inputs))
+        for r in rendered.values():
+            served |= installs(r)
+        # First guess: the asking charts' own static CRDs too; then what they install, until that stops changing.
+        guess = served.union(*(static_api_versions(folders[s.urn], source.cache_dir)
+                               for s in asking if not _release_spec(s)[5]))
+        for _ in range(API_VERSION_ROUNDS):
+            results = render(asking, frozenset(guess))
+            answer = served.union(*(installs(r) for r in results))
+            if answer == guess:
+                break
+            guess = answer
+        rendered.update((r.release.urn, r) for r in results)
+    return [rendered[s.urn] for s in releases]
+
+
 def render_charts(plan: Plan, source: ChartSource, *, workers: int = 2) -> Plan:
     """The plan with every Helm release's objects as the release's children, and a diagnostic per release that
     could not be rendered."""
-    releases = [s for s in plan.resources if s.type == HELM_RELEASE_TYPE and not s.external]
-    if not releases:
+    if not any(s.type == HELM_RELEASE_TYPE and not s.external for s in plan.resources):
         return plan
-    version = kube_version(plan)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        rendered = list(pool.map(lambda s: render_release(s, source, version), releases))
+    rendered = render_all(plan, source, workers=workers)
     states, diagnostics = chart_states(plan, rendered)
     diagnostics = [*(r.diagnostic for r in rendered if r.diagnostic is not None), *diagnostics]
     steps = tree_order([*plan.steps, *(Step(OP_CREATE, s.urn, new=s) for s in states)])
@@ -419,7 +592,8 @@ def render_charts(plan: Plan, source: ChartSource, *, workers: int = 2) -> Plan:
 
 
 __all__ = [
-    "CHARTS_ENV", "CACHE_ENV", "ChartSource", "HELM_ENV", "HELM_VERSION", "ReleaseRender", "chart_folder_name",
-    "chart_source", "chart_states", "folder_content_id", "helm_path", "kube_version", "kubernetes_type",
-    "render_charts", "render_release", "without_subcharts",
+    "CHARTS_ENV", "CACHE_ENV", "ChartSource", "HELM_ENV", "HELM_VERSION", "ReleaseRender", "builtin_api_versions",
+    "chart_folder_name", "chart_source", "chart_states", "crd_api_versions", "folder_content_id", "helm_path",
+    "kube_version", "kubernetes_type", "render_all", "render_charts", "render_release", "static_api_versions",
+    "static_crds", "uses_api_versions", "without_subcharts",
 ]
