@@ -56,7 +56,7 @@ CACHE_ENV = "SERVING_CACHE_DIR"
 DEFAULT_KUBE_VERSION = "1.34"
 EKS_CLUSTER_TYPE = "aws:eks/cluster:Cluster"
 #: Bump when the cached data or the way it is made changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: YAML 1.1 `=` read as a string (734b7a8)
 
 #: Kinds Kubernetes serves cluster-scoped (kubectl api-resources --namespaced=false on 1.34, plus the cluster-scoped
 #: CRDs our charts install are read from the CRDs themselves).
