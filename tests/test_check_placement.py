@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -14,9 +15,11 @@ from serving import conventions as cv
 from serving.catalog import eks as eks_catalog
 from serving.check import CheckContext, run_checks
 from serving.check.addons import ADDON_TYPE, addon_objects
-from serving.check.objects import pod_spec
+from serving.check.objects import kubernetes_objects, pod_spec
+from serving.check.operators import operated_objects
 from serving.check.placement import Demand, allocatable, instance_shape, pod_demand, pools, quantity, why_not
 from serving.plan import Plan
+from serving.plan.compute.charts import chart_source, helm_path
 from serving.plan.model import ResourceState, is_kubernetes_object
 
 from .check_helpers import added, context, k8s, mutated
@@ -38,6 +41,11 @@ def _container(cpu: str = "100m", memory: str = "128Mi") -> dict[str, Any]:
 
 
 PLATFORM = {"priorityClassName": "system-cluster-critical"}
+
+
+def _renders_monitoring() -> bool:
+    """kube-prometheus-stack's objects (its Prometheus and Alertmanager) are in the plan: Helm and the charts."""
+    return helm_path() is not None and chart_source(Path(__file__).parent.parent).charts_dir is not None
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -194,3 +202,68 @@ def test_a_csi_node_plugin_must_run_where_a_statefulset_claims_its_volumes() -> 
     (finding,) = run_checks(context("dev", added(narrow, cache)), ["placement"]).findings
     assert finding.resource.startswith("DaemonSet kube-system/ebs-csi-node (EKS add-on aws-ebs-csi-driver")
     assert f"cannot run on pool {gpu_pool.name}" in finding.message and "StatefulSet platform/cache" in finding.message
+
+
+# -- pods the Prometheus operator makes ------------------------------------------------------------------------------
+
+PROMETHEUS = k8s("Prometheus", "kube-prometheus-stack-prometheus", "monitoring")
+PROMETHEUS_LABEL = ("Prometheus monitoring/kube-prometheus-stack-prometheus (release kube-prometheus-stack): "
+                    "StatefulSet prometheus-kube-prometheus-stack-prometheus made by the operator")
+
+
+def _operated(plan: Any) -> dict[str, tuple[int, Any, dict[str, Any]]]:
+    """Kind of the custom resource -> (pods, their requests, pod spec) of the StatefulSet the operator makes."""
+    out = {}
+    for o in operated_objects(kubernetes_objects(plan)):
+        spec = pod_spec(o.obj) or {}
+        out[o.label.split(" ", 1)[0]] = (o.obj["spec"]["replicas"], pod_demand(spec), spec)
+    return out
+
+
+def _on_system_pool(cfg: Any, max_size: int) -> Any:
+    pools = cfg.node_pools
+    return cfg.model_copy(update={"node_pools": pools.model_copy(update={
+        "system": pools.system.model_copy(update={"max_size": max_size})})})
+
+
+@pytest.mark.skipif(not _renders_monitoring(), reason="needs the pinned Helm and ../shared/reference/charts")
+def test_prometheus_and_alertmanager_pods_count_as_the_operator_makes_them() -> None:
+    plan = repo_plan("dev")
+    pods = _operated(plan)
+    count, demand, spec = pods["Prometheus"]
+    # The program's requests (components/monitoring.py) plus the config-reloader at the operator's flags.
+    assert count == 1 and (round(demand.cpu, 3), demand.memory) == (0.51, 2 * 2**30 + 32 * 2**20)
+    assert spec["priorityClassName"] == cv.PLATFORM_PRIORITY_CLASS and spec["nodeSelector"] == {cv.POOL_LABEL: "system"}
+    assert pods["Alertmanager"][0] == 1 and pods["Alertmanager"][2]["priorityClassName"] == cv.PLATFORM_PRIORITY_CLASS
+    # Shards multiply replicas; Alertmanager asking nothing gets the operator's 200Mi; reloader flags at 0 mean none.
+    sharded = mutated(plan, PROMETHEUS, lambda i: i["spec"].update({"replicas": 2, "shards": 3}))
+    assert _operated(sharded)["Prometheus"][0] == 6
+    bare = mutated(plan, k8s("Alertmanager", "kube-prometheus-stack-alertmanager"), lambda i: i["spec"].pop("resources"))
+    operator = k8s("Deployment", "kube-prometheus-stack-operator", "monitoring")
+    no_reloader = mutated(bare, operator, lambda i: i["spec"]["template"]["spec"]["containers"][0].update(args=[
+        a.replace("-request=10m", "-request=0").replace("-request=32Mi", "-request=0")
+        for a in i["spec"]["template"]["spec"]["containers"][0]["args"]]))
+    demand = _operated(no_reloader)["Alertmanager"][1]
+    assert (demand.cpu, demand.memory) == (0, 200 * 2**20)
+
+
+@pytest.mark.skipif(not _renders_monitoring(), reason="needs the pinned Helm and ../shared/reference/charts")
+def test_a_system_pool_that_holds_everything_but_prometheus_fails_once_prometheus_is_counted() -> None:
+    without = mutated(repo_plan("dev"), PROMETHEUS, lambda i: i["spec"].update({"replicas": 0}))
+    ctx = context("dev", without)
+    smallest = next(n for n in range(1, 20) if not run_checks(
+        dataclasses.replace(ctx, cfg=_on_system_pool(ctx.cfg, n)), ["placement"]).findings)
+    # Two replicas of two shards at 5Gi each: four pods no node can share.
+    big = mutated(repo_plan("dev"), PROMETHEUS, lambda i: i["spec"].update({
+        "replicas": 2, "shards": 2, "resources": {"requests": {"cpu": "500m", "memory": "5Gi"}, "limits": {"memory": "6Gi"}}}))
+    ctx = context("dev", big)
+    (finding,) = run_checks(dataclasses.replace(ctx, cfg=_on_system_pool(ctx.cfg, smallest)), ["placement"]).findings
+    assert finding.resource == "node pool system" and finding.rule == "capacity" and "left over" in finding.message
+    assert f"maxSize {smallest} x m7i.large" in finding.message
+
+
+@pytest.mark.skipif(not _renders_monitoring(), reason="needs the pinned Helm and ../shared/reference/charts")
+def test_prometheus_must_run_above_models() -> None:
+    plan = mutated(repo_plan("dev"), PROMETHEUS, lambda i: i["spec"].pop("priorityClassName"))
+    (finding,) = run_checks(context("dev", plan), ["placement"]).findings
+    assert finding.resource == PROMETHEUS_LABEL and finding.rule == "priority" and "could preempt it" in finding.message

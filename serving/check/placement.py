@@ -14,6 +14,8 @@ pool, the pools hold what they must at their `maxSize`, and platform pods outran
   (`nvidia.com/mig-<profile>`, MIG mixed pools) is counted as its own resource and must be one its pool advertises;
 - priority: model pods run at the `model-serving` PriorityClass, every other pod (controllers, proxies, exporters)
   above it, so a scaling model never preempts the gateway or Prometheus.
+
+Pods an operator makes count like the others: the StatefulSets of Prometheus and Alertmanager (`operators.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..catalog.instances import GPU_INSTANCE_TYPES
 from ..config import GpuPoolConfig, NodePoolConfig
 from .findings import Finding
 from .objects import KubeObject, containers, pod_spec
+from .operators import operated_objects
 from .runner import CheckContext
 
 #: DaemonSets that run on no pool on purpose, by the node label they select, with the reason.
@@ -307,7 +310,9 @@ def check(ctx: CheckContext) -> list[Finding]:
     from .addons import addon_objects, coverage
 
     addons = addon_objects(ctx.plan.resources)
-    workloads = [(o, pod_spec(o.obj)) for o in [*ctx.objects, *addons]]
+    # And the StatefulSets the Prometheus operator makes of Prometheus and Alertmanager resources.
+    operated = operated_objects(ctx.objects)
+    workloads = [(o, pod_spec(o.obj)) for o in [*ctx.objects, *addons, *operated]]
     checked = 0
     for o, spec in workloads:
         if spec is None:
@@ -333,7 +338,7 @@ def check(ctx: CheckContext) -> list[Finding]:
             # A pod that fits several pools is counted on the first (the system pool comes first).
             for _ in range(peak_replicas(o, scalers)):
                 placed[fits[0].name].append((o.label, demand))
-    findings += coverage(ctx.objects, addons, the_pools)
+    findings += coverage([*ctx.objects, *operated], addons, the_pools)
     for p in the_pools:
         findings += _capacity(p, placed[p.name])
     ctx.checked["placement"] = checked
