@@ -33,6 +33,13 @@ SUBCHART_VALUES = {
     "prometheus-node-exporter.prometheus.monitor.additionalLabels",  # prometheus-node-exporter 4.56.1
     "kube-state-metrics.kubeRBACProxy",  # kube-state-metrics 8.4.0: kubeRBACProxy.enabled: false
     "prometheus-node-exporter.kubeRBACProxy",  # prometheus-node-exporter 4.56.1: kubeRBACProxy.enabled: false
+    # Placement, priority and requests: grafana 12.11.1 values.yaml nodeSelector/tolerations/resources/
+    # sidecar.resources, priorityClassName commented out there and read by templates/_pod.tpl; kube-state-metrics
+    # 8.4.0 nodeSelector/tolerations/resources, priorityClassName read by templates/deployment.yaml;
+    # prometheus-node-exporter 4.56.1 resources, priorityClassName read by templates/daemonset.yaml.
+    *(f"grafana.{k}" for k in ("nodeSelector", "tolerations", "priorityClassName", "resources", "sidecar.resources")),
+    *(f"kube-state-metrics.{k}" for k in ("nodeSelector", "tolerations", "priorityClassName", "resources")),
+    *(f"prometheus-node-exporter.{k}" for k in ("priorityClassName", "resources")),
     # Commented out in 88.5.3's values.yaml, read by templates/prometheus-operator/deployment.yaml.
     "prometheusOperator.priorityClassName",
 }

@@ -65,6 +65,10 @@ ALERTMANAGER_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits"
 CONFIG_RELOADER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
 
 
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, dict[str, str]]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
 def _retention_size(storage: str) -> str:
     """85% of the volume, in whole GiB (Prometheus `--storage.tsdb.retention.size` units: B, KB, MB, GB...)."""
     return f"{max(1, int(memory_bytes(storage) * 0.85 / 2**30))}GB"
@@ -110,13 +114,15 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
     if system.taints:
         on_system["tolerations"] = cv.pool_tolerations(system)
     prometheus_spec.update(on_system)
+    grafana.update({**on_system, "resources": _resources("100m", "256Mi", "512Mi"),
+                    "sidecar": {"resources": _resources("10m", "64Mi", "128Mi")}})  # the dashboards sidecar
     prometheus_spec["resources"] = PROMETHEUS_RESOURCES
     operator: dict[str, Any] = {
         **on_system,
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+        "resources": _resources("50m", "128Mi", "512Mi"),
         # The admission webhook's certificate Jobs (kube-webhook-certgen create/patch, install/upgrade hooks).
         "admissionWebhooks": {"patch": {
-            **on_system, "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+            **on_system, "resources": _resources("10m", "32Mi", "64Mi"),
         }},
         # The operator passes these to the config-reloader sidecar of every Prometheus and Alertmanager pod
         # (`--config-reloader-*-request/limit`; the chart passes 0, "no request", when unset).
@@ -142,8 +148,13 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
         # `kubeRBACProxy.enabled: false` is both subcharts' default (their values.yaml), stated here because the
         # parent's Prometheus ClusterRole reads it (templates/prometheus/clusterrole.yaml): the plan renders the
         # chart without subcharts missing from the charts folder, and so without their defaults.
-        "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_LABELS_ALLOWLIST), **monitor_labels, **no_rbac_proxy},
-        "prometheus-node-exporter": {**monitor_labels, **no_rbac_proxy},
+        # Placement, priority and requests of the subcharts' pods (kube-state-metrics 8.4.0 and grafana 12.11.1:
+        # nodeSelector, tolerations, priorityClassName, resources; prometheus-node-exporter 4.56.1: its DaemonSet
+        # keeps the chart's toleration of every NoSchedule taint, GPU pools' included, at the node agents' priority).
+        "kube-state-metrics": {"metricLabelsAllowlist": list(KSM_LABELS_ALLOWLIST), **monitor_labels, **no_rbac_proxy,
+                               **on_system, "resources": _resources("20m", "128Mi", "512Mi")},
+        "prometheus-node-exporter": {**monitor_labels, **no_rbac_proxy, "priorityClassName": cv.NODE_AGENT_PRIORITY_CLASS,
+                                     "resources": _resources("20m", "32Mi", "64Mi")},
     }
 
 
