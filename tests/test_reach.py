@@ -194,6 +194,19 @@ def test_backend_tls_needs_cert_manager() -> None:
     assert "Pulumi.reach.yaml: serving:platform.gateway.backendTls: backendTls needs the platform's cert-manager, which runs with tls.mode 'acme'" in exc.value.errors
 
 
+def test_backend_tls_refuses_a_model_that_wakes_through_the_plain_http_interceptor() -> None:
+    # The interceptor would reach the pod in plain HTTP (and the NetworkPolicy admits only the TLS ports): the
+    # stack is refused with the way out, instead of a model that can never be woken.
+    p = platform_of(reach_stack())
+    p["models"][0]["scaling"] = {"minReplicas": 0, "maxReplicas": 2}
+    with pytest.raises(ConfigError) as exc:
+        parse_platform(p, "Pulumi.reach.yaml")
+    (msg,) = [e for e in exc.value.errors if "KEDA HTTP interceptor" in e]
+    assert msg.startswith("Pulumi.reach.yaml: serving:platform.models[0].scaling.minReplicas: with gateway.backendTls")
+    p["gateway"]["backendTls"] = False
+    parse_platform(p, "Pulumi.reach.yaml")
+
+
 def test_store_config_errors() -> None:
     p = platform_of(reach_stack())
     p["models"][0]["artifact"].pop("credentials")

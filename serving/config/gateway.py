@@ -176,6 +176,15 @@ def checks(cfg: "PlatformConfig") -> list[Issue]:
     if gw.backend_tls and gw.tls.mode != "acme":
         issues.append(Issue(("gateway", "backendTls"), "backendTls needs the platform's cert-manager, which runs with tls.mode 'acme'"))
     for i, m in enumerate(cfg.models):
+        if gw.backend_tls and m.wakes_on_request:
+            # keda-add-ons-http 0.15.0: the interceptor forwards to the HTTPScaledObject's Service port in plain HTTP
+            # (its TLS settings are for its own proxy listener only), so a waking model's last hop cannot be TLS.
+            issues.append(Issue(
+                ("models", i, "scaling", "minReplicas"),
+                "with gateway.backendTls every request reaches the pod over TLS, but a model at zero is woken through "
+                "the KEDA HTTP interceptor, which forwards in plain HTTP: set minReplicas >= 1 (activeHours can still "
+                "bring it down at night), or turn backendTls off",
+            ))
         if m.exposure.grpc and m.preset.grpc_port is None:
             grpc = sorted(n for n, p in PRESETS.items() if p.grpc_port)
             issues.append(Issue(("models", i, "exposure", "grpc"), f"runtime {m.runtime!r} serves no gRPC the platform routes (gRPC runtimes: {', '.join(grpc)})"))
