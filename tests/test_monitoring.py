@@ -132,6 +132,27 @@ def test_storage_and_retention_come_from_config() -> None:
     assert local["storageSpec"]["volumeClaimTemplate"]["spec"]["storageClassName"] == "standard"
 
 
+def test_prometheus_is_sized_from_config_and_the_placement_check_counts_it(stack_root: Callable[..., Path]) -> None:
+    from serving.check.placement import check as placement_check
+    from serving.check.runner import CheckContext
+    from serving.config import parse_platform
+
+    spec = values(repo_plan("dev"), RELEASE)["prometheus"]["prometheusSpec"]
+    assert spec["resources"] == {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
+    doc = repo_stack("dev")
+    # A Prometheus bigger than a dev system node (m7i.large: 2 vCPU, 8 GiB) fits no node: the check says so.
+    platform_of(doc)["monitoring"]["prometheus"] = {"cpu": "1", "memory": "12Gi", "memoryLimit": "16Gi"}
+    plan = plan_of(stack_root, doc)
+    spec = values(plan, RELEASE)["prometheus"]["prometheusSpec"]
+    assert spec["resources"] == {"requests": {"cpu": "1", "memory": "12Gi"}, "limits": {"memory": "16Gi"}}
+    cfg = parse_platform(platform_of(doc), "Pulumi.dev.yaml")
+    findings = placement_check(CheckContext(stack="dev", cfg=cfg, plan=plan))
+    assert any(f.kind == "capacity" and f.mandatory and "prometheus-kube-prometheus-stack-prometheus" in f.message for f in findings), findings
+    doc = repo_stack("dev")
+    platform_of(doc)["monitoring"]["prometheus"] = {"memory": "8Gi", "memoryLimit": "4Gi"}
+    assert any("monitoring.prometheus" in e and "memoryLimit must be at least memory" in e for e in config_errors(doc))
+
+
 def test_grafana_admin_password_is_a_generated_secret_outside_the_helm_values() -> None:
     plan = repo_plan("dev")
     v = values(plan, RELEASE)["grafana"]

@@ -55,9 +55,6 @@ KSM_LABELS_ALLOWLIST = [
     f"nodes=[{cv.POOL_LABEL}]",
 ]
 
-#: Prometheus' own container: a platform Prometheus (kube-state-metrics, node exporters, the gateway, every model)
-#: holds a few hundred thousand series, at about 4 KiB of head memory each; the limit leaves room for compaction.
-PROMETHEUS_RESOURCES = {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
 #: Alertmanager (the operator requests 200Mi when unset: prometheus-operator pkg/alertmanager/statefulset.go).
 ALERTMANAGER_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 #: The config-reloader sidecar next to Prometheus and Alertmanager (the operator's own defaults are 10m / 50Mi:
@@ -116,7 +113,8 @@ def kube_prometheus_stack_values(cfg: PlatformConfig) -> dict[str, Any]:
     prometheus_spec.update(on_system)
     grafana.update({**on_system, "resources": _resources("100m", "256Mi", "512Mi"),
                     "sidecar": {"resources": _resources("10m", "64Mi", "128Mi")}})  # the dashboards sidecar
-    prometheus_spec["resources"] = PROMETHEUS_RESOURCES
+    prom = mon.prometheus  # sized in config (`monitoring.prometheus`, config/monitoring.py)
+    prometheus_spec["resources"] = _resources(prom.cpu, prom.memory, prom.memory_limit)
     operator: dict[str, Any] = {
         **on_system,
         "resources": _resources("50m", "128Mi", "512Mi"),

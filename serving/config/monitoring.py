@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Duration, Issue, MemoryQuantity, Name, Secret, StrictModel, duplicate_names, memory_bytes
+from .base import CpuQuantity, Duration, Issue, MemoryQuantity, Name, Secret, StrictModel, duplicate_names, memory_bytes
 from .gateway import HOSTNAME_PATTERN
 
 if TYPE_CHECKING:
@@ -25,6 +25,22 @@ class GrafanaConfig(StrictModel):
     host: Optional[str] = Field(None, pattern=HOSTNAME_PATTERN)
     #: Admin password; generated (random) when unset.
     admin_password: Optional[Secret] = None
+
+
+class PrometheusResources(StrictModel):
+    """Prometheus' own container. The defaults fit a platform Prometheus of a few hundred thousand series (at about
+    4 KiB of head memory each; the limit leaves room for compaction); a cluster with many models or nodes raises
+    them. The placement check packs Prometheus on the system pool with these requests."""
+
+    cpu: CpuQuantity = "500m"
+    memory: MemoryQuantity = "2Gi"
+    memory_limit: MemoryQuantity = "4Gi"
+
+    @model_validator(mode="after")
+    def _limit_covers_request(self) -> "PrometheusResources":
+        if memory_bytes(self.memory_limit) < memory_bytes(self.memory):
+            raise ValueError("memoryLimit must be at least memory (the request)")
+        return self
 
 
 class SloConfig(StrictModel):
@@ -94,6 +110,7 @@ class MonitoringConfig(StrictModel):
     #: StorageClass of Prometheus' volume: on EKS the gp3 class the cluster creates (`conventions.DEFAULT_STORAGE_CLASS`;
     #: config cannot import conventions); unset: the cluster's default class.
     storage_class: Optional[Name] = "gp3"
+    prometheus: PrometheusResources = Field(default_factory=PrometheusResources)
     grafana: GrafanaConfig = Field(default_factory=GrafanaConfig)
     slo: SloConfig = Field(default_factory=SloConfig)
     alerting: AlertingConfig = Field(default_factory=AlertingConfig)
