@@ -179,7 +179,7 @@ def test_tls_to_the_pod_is_refused_while_an_llm_is_served() -> None:
     raw["gateway"]["backendTls"] = True
     with pytest.raises(ConfigError) as err:
         parse_platform(raw, "Pulumi.dev.yaml")
-    (msg,) = [e for e in err.value.errors if "backendTls" in e]
+    (msg,) = [e for e in err.value.errors if "TLS to the pod is not available" in e]
     assert msg.startswith("Pulumi.dev.yaml: serving:platform.gateway.backendTls: TLS to the pod is not available")
 
 
