@@ -69,6 +69,8 @@ CLUSTER_SCOPED = frozenset({
     "ResourceSlice", "IPAddress", "ServiceCIDR", "VolumeAttributesClass",
 })
 
+#: What every placeholder starts with (a cheap test before the regular expression).
+_PLACEHOLDER_MARK = "__serving_"
 _PLACEHOLDER = re.compile(r"__serving_(secret|unknown)_([0-9]+)__")
 
 
@@ -138,7 +140,7 @@ class _Placeholders:
         return value
 
     def restore(self, value: Any) -> Any:
-        if isinstance(value, str) and "__serving_" in value:
+        if isinstance(value, str) and _PLACEHOLDER_MARK in value:
             matches = list(_PLACEHOLDER.finditer(value))
             if not matches:
                 return value
@@ -226,6 +228,18 @@ def _partial_render(folder: Path, missing: list[str], urn: str, failure: str = "
                                  "their objects are not in the plan and not checked", urn)
 
 
+def write_cache(cache_file: Path, text: str) -> None:
+    """Write a cache entry atomically (a reader never sees half of it); a read-only cache is left as it is (the
+    work is done again next time)."""
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.replace(cache_file)
+    except OSError:
+        pass
+
+
 def chart_folder_name(chart: str, version: str) -> str:
     """`<chart>-<version>`: the chart's last path part (an `oci://` reference or `repo/chart`) and its version."""
     return f"{chart.rstrip('/').rsplit('/', 1)[-1]}-{version}"
@@ -300,7 +314,7 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str,
         try:
             text = cache_file.read_text()
             objects = json.loads(text)
-            if "__serving_" not in text:  # no placeholder landed in the output: nothing to restore
+            if _PLACEHOLDER_MARK not in text:  # no placeholder landed in the output: nothing to restore
                 return ReleaseRender(state, tuple(objects), without, cached=True)
             return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), without, cached=True)
         except (OSError, ValueError):
@@ -331,13 +345,7 @@ def render_release(state: ResourceState, source: ChartSource, kube_version: str,
             "error", f"chart {folder_name} does not render with these values: {message}", state.urn))
     objects = _parse(proc.stdout)
     if cache_file is not None:
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(objects, sort_keys=True, default=str))
-            partial.replace(cache_file)
-        except OSError:
-            pass  # a read-only cache: render again next time
+        write_cache(cache_file, json.dumps(objects, sort_keys=True, default=str))
     return ReleaseRender(state, tuple(placeholders.restore(o) for o in objects), without)
 
 
@@ -517,13 +525,7 @@ def static_api_versions(folder: Path, cache_dir: Optional[Path]) -> frozenset[st
             pass  # damaged: read the chart again
     versions = frozenset(v for crd in static_crds(folder) for v in crd_api_versions(crd))
     if cache_file is not None:
-        try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(sorted(versions)))
-            partial.replace(cache_file)
-        except OSError:
-            pass
+        write_cache(cache_file, json.dumps(sorted(versions)))
     return versions
 
 
@@ -595,5 +597,5 @@ __all__ = [
     "CHARTS_ENV", "CACHE_ENV", "ChartSource", "HELM_ENV", "HELM_VERSION", "ReleaseRender", "builtin_api_versions",
     "chart_folder_name", "chart_source", "chart_states", "crd_api_versions", "folder_content_id", "helm_path",
     "kube_version", "kubernetes_type", "render_all", "render_charts", "render_release", "static_api_versions",
-    "static_crds", "uses_api_versions", "without_subcharts",
+    "static_crds", "uses_api_versions", "without_subcharts", "write_cache",
 ]

@@ -47,7 +47,7 @@ from ..model import (
     stack_ref,
     tree_order,
 )
-from .charts import CACHE_ENV, CHARTS_ENV, chart_source
+from .charts import CACHE_ENV, CHARTS_ENV, chart_source, write_cache
 from .replacements import MISSING, Replacement, kubernetes_kind, replacements, value_at
 from ..values import SECRET_TEXT, UNKNOWN, UNKNOWN_TEXT, ResourceRef, Secret, Unknown, lookup, to_plain
 
@@ -620,13 +620,7 @@ class BaseRevision:
             self._checkout, _ = self._stack.enter_context(revision_checkout(self._rev, self.root))
         plan = plan_in_checkout(stack, self._checkout, self.label, charts=self.charts, charts_dir=self.charts_dir)
         if cache_file is not None:
-            try:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(json.dumps({**plan_json(plan), "project": plan.project}))
-                partial.replace(cache_file)
-            except OSError:
-                pass
+            write_cache(cache_file, json.dumps({**plan_json(plan), "project": plan.project}))
         return plan
 
 
