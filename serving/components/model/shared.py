@@ -15,19 +15,20 @@ from __future__ import annotations
 from typing import Any
 
 from ...config.fleets import FleetConfig
-from ..backend_tls import HTTPS_SERVICE_PORT
 from .context import ModelContext
-from .pod import SERVICE_PORT
+from .traffic import backend_port, stopped_filter
 from .workload import WorkloadOutputs
 
 
 def shared_route_rules(ctx: ModelContext, fleet: FleetConfig) -> list[dict[str, Any]]:
-    """HTTPRoute rules of a model on a fleet: its path prefixes rewritten to `/v2/models/<name>` on the fleet."""
+    """HTTPRoute rules of a model on a fleet: its path prefixes rewritten to `/v2/models/<name>` on the fleet (after
+    the stopped answer when the model is stopped)."""
     m = ctx.model
     target = f"/v2/models/{m.name}"
-    port = HTTPS_SERVICE_PORT if ctx.cfg.gateway.backend_tls else SERVICE_PORT
+    port = backend_port(ctx)
     prefixes = [m.path, f"{m.path.rstrip('/')}{target}"] if m.path != "/" else [target, "/"]
-    filters: list[dict[str, Any]] = []
+    # Stopped: the model's stopped answer first in each of its rules; the fleet keeps serving its other models.
+    filters: list[dict[str, Any]] = [stopped_filter(m.name)] if m.stopped else []
     filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": target}}})
     return [
         {

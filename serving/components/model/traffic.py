@@ -12,7 +12,7 @@ rate limit, auth), and an Envoy Gateway HTTPRouteFilter holding the "model is st
 - Stopped: the rule's first filter is an ExtensionRef to the HTTPRouteFilter, whose direct response (503, "model
   <name> is stopped") Envoy sends without reaching any backend; the backends stay as they are, so stopping and
   starting are updates of the route only. A model on a shared fleet gets the same filter first in each of its rules
-  (its fleet keeps the model loaded and serves the others).
+  (`shared.shared_route_rules`; its fleet keeps the model loaded and serves the others).
 """
 
 from __future__ import annotations
@@ -118,17 +118,13 @@ class Traffic:
         )
         # Candidates get traffic only once their rollout is done (the provider waits for a Deployment to be ready).
         candidates = [d for track, d in workload.deployments.items() if track != PRIMARY]
-        rules = workload.route_rules or [route_rule(ctx, wake, backend_refs)]
-        if m.stopped and workload.route_rules:
-            # A model on a shared fleet: its own rules answer for it; the fleet keeps serving its other models.
-            rules = [{**r, "filters": [stopped_filter(m.name), *r.get("filters", [])]} for r in rules]
         self.route = custom_resource(
             f"{ctx.name}-route",
             "gateway.networking.k8s.io/v1",
             "HTTPRoute",
             meta(m.name, ctx.namespace, ctx.labels),
             {"parentRefs": [gateway.parent_ref()], "hostnames": [self.hostname],
-             "rules": rules},
+             "rules": workload.route_rules or [route_rule(ctx, wake, backend_refs)]},
             ctx.with_deps(gateway, list(workload.services.values()), candidates,
                           wake.resources if wake is not None else [], self.stopped_filter, list(backends)),
         )
