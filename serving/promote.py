@@ -92,12 +92,13 @@ def _yaml(indent: Indent = DEFAULT_INDENT) -> YAML:
     return y
 
 
-def _text_of(path: Path) -> str:
-    return path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+def _text_of(data: bytes) -> str:
+    """A stack file's text as the YAML reader takes it: no byte-order mark, `\n` line ends (both put back on write)."""
+    return data.decode("utf-8-sig").replace("\r\n", "\n")
 
 
 def load_round_trip(path: Path) -> Any:
-    return _yaml().load(_text_of(path))
+    return _yaml().load(_text_of(path.read_bytes()))
 
 
 def dump_round_trip(doc: Any, indent: Indent = DEFAULT_INDENT) -> str:
@@ -113,7 +114,7 @@ def _block_lines(text: str) -> list[tuple[int, str]]:
     scalar_above: Optional[int] = None
     for raw in text.split("\n"):
         content = raw.strip()
-        indent = len(raw) - len(raw.lstrip(" "))
+        indent = _indent_of(raw)
         if scalar_above is not None:
             if not content or indent > scalar_above:
                 continue
@@ -426,11 +427,11 @@ def promote(source: str, target: str, models: Sequence[str] = (), root: Path = R
         read_stack(target, root)
         source_doc = load_round_trip(source_path)
         original = target_path.read_bytes()
-        target_doc = load_round_trip(target_path)
+        before = _text_of(original)
+        target_doc = _yaml().load(before)
         promotion = promote_documents(source_doc, target_doc, models, source, target)
         if not promotion.changed:
             return promotion
-        before = _text_of(target_path)
         text = keep_unchanged_lines(before, dump_round_trip(target_doc, detect_indent(before)))
         if b"\r\n" in original:
             text = text.replace("\n", "\r\n")
