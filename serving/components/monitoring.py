@@ -55,15 +55,16 @@ KSM_LABELS_ALLOWLIST = [
     f"nodes=[{cv.POOL_LABEL}]",
 ]
 
-#: Alertmanager (the operator requests 200Mi when unset: prometheus-operator pkg/alertmanager/statefulset.go).
-ALERTMANAGER_RESOURCES = {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
-#: The config-reloader sidecar next to Prometheus and Alertmanager (the operator's own defaults are 10m / 50Mi:
-#: prometheus-operator cmd/operator/main.go, used when the flags are absent).
-CONFIG_RELOADER_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
-
 
 def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, dict[str, str]]:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+#: Alertmanager (the operator requests 200Mi when unset: prometheus-operator pkg/alertmanager/statefulset.go).
+ALERTMANAGER_RESOURCES = _resources("20m", "64Mi", "256Mi")
+#: The config-reloader sidecar next to Prometheus and Alertmanager (the operator's own defaults are 10m / 50Mi:
+#: prometheus-operator cmd/operator/main.go, used when the flags are absent).
+CONFIG_RELOADER_RESOURCES = _resources("10m", "32Mi", "64Mi")
 
 
 def _retention_size(storage: str) -> str:
