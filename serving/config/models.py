@@ -805,14 +805,14 @@ def _pool_capacity_checks(cfg: "PlatformConfig") -> list[Issue]:
             if resource not in per_node:
                 continue  # a device the pool does not offer at all: reported on the model (`_mig_profile_issues`)
             need = sum(m.resources.gpus * m.pods_at_most() for m in on_pool)
-            have = pool.max_size * per_node.get(resource, 0)
+            have = pool.max_size * per_node[resource]
             if need > have:
                 what = "GPUs" if resource == conventions.GPU_RESOURCE else resource
                 issues.append(Issue(
                     ("nodePools", "gpu", pi, "maxSize"),
                     f"the GPU models on pool {pool.name!r} ({', '.join(m.name for m in on_pool)}) need up to {need} "
                     f"{what} at maxReplicas plus one rollout surge pod each, but {pool.max_size} nodes x "
-                    f"{per_node.get(resource, 0)} {what} give {have}",
+                    f"{per_node[resource]} {what} give {have}",
                 ))
     return issues
 
