@@ -17,7 +17,7 @@ from serving.config.monitoring import ReceiverConfig
 from serving.plan import SECRET_TEXT, render_json
 
 from .conftest import platform_of, repo_plan, repo_stack
-from .schemas import chart_defaults, unknown_chart_values, unknown_value_paths, validate_object
+from .schemas import chart_defaults, reference_dir, unknown_chart_values, unknown_value_paths, validate_object
 from .test_gateway import config_errors, objects, one, plan_of, releases, reveal, under, values
 
 MONITORING_TYPE = "serving:monitoring:Monitoring"
@@ -139,6 +139,7 @@ def test_prometheus_is_sized_from_config_and_the_placement_check_counts_it(stack
 
     spec = values(repo_plan("dev"), RELEASE)["prometheus"]["prometheusSpec"]
     assert spec["resources"] == {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"memory": "4Gi"}}
+    reference_dir()  # the Prometheus resource comes from the rendered chart (../shared/reference/charts)
     doc = repo_stack("dev")
     # A Prometheus bigger than a dev system node (m7i.large: 2 vCPU, 8 GiB) fits no node: the check says so.
     platform_of(doc)["monitoring"]["prometheus"] = {"cpu": "1", "memory": "12Gi", "memoryLimit": "16Gi"}
